@@ -43,7 +43,9 @@ def get_array_module(*arrays: Any):
     """
     if _cupy is not None:
         for a in arrays:
-            a = getattr(a, "data", a)
+            # a CuPy array has a ``.data`` too (its MemoryPointer): look through Tensors only
+            if not isinstance(a, _cupy.ndarray):
+                a = getattr(a, "data", a)
             if isinstance(a, _cupy.ndarray):
                 return _cupy
     return np
@@ -51,7 +53,8 @@ def get_array_module(*arrays: Any):
 
 def to_numpy(x: Any) -> np.ndarray:
     """Return ``x`` (NumPy or CuPy array, or Tensor) as a NumPy array on the host."""
-    x = getattr(x, "data", x)
+    if not isinstance(x, np.ndarray) and not (_cupy is not None and isinstance(x, _cupy.ndarray)):
+        x = getattr(x, "data", x)  # a Tensor; an array's own ``.data`` is its raw buffer
     if _cupy is not None and isinstance(x, _cupy.ndarray):
         return _cupy.asnumpy(x)
     return np.asarray(x)

@@ -1,0 +1,41 @@
+"""Axis arguments: check them once, with a readable error, and make them non-negative."""
+
+from __future__ import annotations
+
+import operator
+
+from glassnet.errors import ConfigError, ShapeError
+
+
+def normalize_axis(name: str, axis, ndim: int, arg: str = "axis") -> int:
+    """Return ``axis`` in ``[0, ndim)``; negative values count from the end.
+
+    Raises:
+        ConfigError: if ``axis`` is not an integer.
+        ShapeError: if ``axis`` is out of range for ``ndim`` dimensions.
+    """
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        raise ConfigError(f"{name}: {arg} must be an integer, got {type(axis).__name__}") from None
+    if not -ndim <= a < ndim:
+        raise ShapeError(f"{name}: {arg} {a} is out of range for {ndim} dimensions (valid: {-ndim} to {ndim - 1})")
+    return a % ndim
+
+
+def normalize_axes(name: str, axis, ndim: int) -> tuple[int, ...]:
+    """Return ``axis`` (None, an int or a sequence of ints) as a sorted tuple of distinct axes.
+
+    ``None`` means every axis.
+
+    Raises:
+        ConfigError: if an axis is not an integer or appears twice.
+        ShapeError: if an axis is out of range.
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    items = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    axes = tuple(normalize_axis(name, a, ndim) for a in items)
+    if len(set(axes)) != len(axes):
+        raise ConfigError(f"{name}: axis {tuple(items)} repeats an axis")
+    return tuple(sorted(axes))
