@@ -1,3 +1,86 @@
-"""(being written)"""
+"""Dropout (inverted): zero each element with probability p, scale the rest by 1/(1 - p).
 
-__all__: list[str] = []
+The mask is drawn from a NumPy Generator (or a seed), never from global
+state. Without an ``rng`` a module-level Generator seeded from OS entropy is
+used, so such runs differ from each other: a deterministic run passes ``rng``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.autograd import Function, Tensor, as_tensor
+from glassnet.errors import ConfigError, DTypeError
+
+__all__ = ["dropout"]
+
+# Used only when the caller passes no rng; seeded from OS entropy (not reproducible).
+_default_rng = np.random.default_rng()
+
+
+def _generator(rng) -> np.random.Generator:
+    if rng is None:
+        return _default_rng
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise ConfigError(f"dropout: rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}")
+
+
+class Dropout(Function):
+    def __init__(self, p: float, rng: np.random.Generator):
+        self.p = p
+        self.rng = rng
+
+    def forward(self, x):
+        # The mask is drawn in float64 on the host whatever x's dtype or device,
+        # so one seed gives one mask for float32, float64 and CuPy alike.
+        keep = self.rng.random(x.shape) >= self.p
+        # Inverted dropout scales the kept units at training time, so
+        # E[y] = (1 - p) * x / (1 - p) = x and evaluation needs no rescaling.
+        scale = self.xp.asarray(keep, dtype=x.dtype) * (1 / (1 - self.p))
+        self.save_for_backward(scale)
+        return x * scale
+
+    # dy/dx = mask / (1 - p)
+    def backward(self, grad_y):
+        (scale,) = self.saved
+        return grad_y * scale
+
+
+def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
+    """Inverted dropout ``y = x * m / (1 - p)`` with ``m_i ~ Bernoulli(1 - p)`` (Srivastava et al. 2014).
+
+    Backward: ``grad_x = grad_y * m / (1 - p)`` (the same mask).
+
+    Scaling by ``1 / (1 - p)`` at training time (rather than by ``1 - p`` at
+    test time, as in the paper) keeps ``E[y] = x``, so evaluation is the
+    identity. When ``training`` is False or ``p == 0`` the input Tensor itself
+    is returned (no copy, no graph node).
+
+    Shapes: ``x (*S)`` -> ``y (*S)``; every element has its own mask bit.
+    dtype: that of ``x``.
+
+    Args:
+        x: input tensor.
+        p: probability of zeroing an element, in ``[0, 1)``.
+        training: apply dropout (True) or return ``x`` unchanged (False).
+        rng: ``numpy.random.Generator`` (advanced by the draw), an int seed
+            (a fresh Generator: the same seed gives the same mask), or None
+            for a module-level Generator seeded from OS entropy; pass one for a
+            deterministic run.
+
+    Raises:
+        ConfigError: if ``p`` is not in ``[0, 1)`` or ``rng`` is of the wrong kind.
+        DTypeError: if ``x`` is not a float array.
+    """
+    x = as_tensor(x)
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p < 1:
+        raise ConfigError(f"dropout: p must be a number in [0, 1), got {p!r}")
+    if x.dtype.kind != "f":
+        raise DTypeError(f"dropout: x must be a float array (float32 or float64), got dtype {x.dtype}")
+    gen = _generator(rng)
+    if not training or p == 0:
+        return x
+    return Dropout(float(p), gen).apply(x)
