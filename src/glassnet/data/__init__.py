@@ -1,0 +1,12 @@
+"""glassnet.data: datasets, a resumable DataLoader, and data sets downloaded with sha256 checks.
+
+Everything here is NumPy: batches and data sets are NumPy arrays (move them to a GPU with
+``glassnet.backend.to_device``). Imports only ``glassnet.errors`` (plus numpy, scikit-learn, tqdm).
+"""
+
+from glassnet.data import datasets
+from glassnet.data.dataset import ArrayDataset, Dataset
+from glassnet.data.download import data_home, dataset_dir, fetch, verify_file
+from glassnet.data.loader import DataLoader
+
+__all__ = ["Dataset", "ArrayDataset", "DataLoader", "datasets", "fetch", "verify_file", "data_home", "dataset_dir"]
