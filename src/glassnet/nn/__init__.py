@@ -1,0 +1,20 @@
+"""Layers and models: ``Module``, ``Parameter``, weight ``init``, and the layers built on them.
+
+Every layer is a :class:`Module` whose parameters are registered by attribute
+assignment; dense weights use the ``(in, out)`` layout, ``y = x @ W + b``.
+"""
+
+from glassnet.nn import init
+from glassnet.nn.activation import Flatten, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from glassnet.nn.container import ModuleList, Sequential
+from glassnet.nn.dropout import Dropout
+from glassnet.nn.embedding import Embedding
+from glassnet.nn.linear import Linear
+from glassnet.nn.module import LoadResult, Module
+from glassnet.nn.parameter import Parameter
+
+__all__ = [
+    "Parameter", "Module", "LoadResult", "ModuleList", "Sequential", "init",
+    "Linear", "Embedding", "Dropout",
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten",
+]

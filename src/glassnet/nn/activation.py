@@ -1,0 +1,115 @@
+"""Activation layers: thin Modules around the functions in ``glassnet.functional.activation``.
+
+Each one is stateless and computes its function elementwise (softmax and
+log-softmax along ``axis``); the formulas, gradients and numerics are
+documented on the functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassnet import functional as F
+from glassnet.errors import ConfigError
+from glassnet.nn.module import Module, check_number
+
+__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten"]
+
+
+def _int_arg(layer: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{layer}: {name} must be an int, got {value!r}")
+    return value
+
+
+class ReLU(Module):
+    """``y = max(x, 0)`` (:func:`glassnet.functional.relu`). Shapes: ``(*S) -> (*S)``."""
+
+    def forward(self, x: Any) -> Any:
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """``y = x if x > 0 else slope·x`` (:func:`glassnet.functional.leaky_relu`). Shapes: ``(*S) -> (*S)``.
+
+    Raises:
+        ConfigError: if ``slope`` is not a finite number.
+    """
+
+    def __init__(self, slope: float = 0.01) -> None:
+        super().__init__()
+        self.slope = check_number("LeakyReLU", "slope", slope)
+
+    def forward(self, x: Any) -> Any:
+        return F.leaky_relu(x, self.slope)
+
+    def extra_repr(self) -> str:
+        return f"slope={self.slope}"
+
+
+class Sigmoid(Module):
+    """``y = 1 / (1 + e^{-x})`` (:func:`glassnet.functional.sigmoid`). Shapes: ``(*S) -> (*S)``."""
+
+    def forward(self, x: Any) -> Any:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    """``y = tanh x`` (:func:`glassnet.functional.tanh`). Shapes: ``(*S) -> (*S)``."""
+
+    def forward(self, x: Any) -> Any:
+        return F.tanh(x)
+
+
+class Softmax(Module):
+    """``y_i = e^{x_i} / Σ_j e^{x_j}`` along ``axis`` (:func:`glassnet.functional.softmax`).
+
+    Raises:
+        ConfigError: if ``axis`` is not an int.
+    """
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = _int_arg("Softmax", "axis", axis)
+
+    def forward(self, x: Any) -> Any:
+        return F.softmax(x, axis=self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Module):
+    """``y_i = x_i - log Σ_j e^{x_j}`` along ``axis`` (:func:`glassnet.functional.log_softmax`).
+
+    Raises:
+        ConfigError: if ``axis`` is not an int.
+    """
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = _int_arg("LogSoftmax", "axis", axis)
+
+    def forward(self, x: Any) -> Any:
+        return F.log_softmax(x, axis=self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class Flatten(Module):
+    """Merge the axes from ``start_axis`` on: ``(N, C, H, W) -> (N, C·H·W)`` (:func:`glassnet.functional.flatten`).
+
+    Raises:
+        ConfigError: if ``start_axis`` is not an int.
+    """
+
+    def __init__(self, start_axis: int = 1) -> None:
+        super().__init__()
+        self.start_axis = _int_arg("Flatten", "start_axis", start_axis)
+
+    def forward(self, x: Any) -> Any:
+        return F.flatten(x, start_axis=self.start_axis)
+
+    def extra_repr(self) -> str:
+        return f"start_axis={self.start_axis}"

@@ -1,0 +1,76 @@
+"""``Embedding``: a lookup table of learned vectors, one row per token id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from glassnet import functional as F
+from glassnet.autograd import Tensor
+from glassnet.errors import ConfigError, DTypeError
+from glassnet.nn import init
+from glassnet.nn.module import Module, check_size
+from glassnet.nn.parameter import Parameter
+
+__all__ = ["Embedding"]
+
+
+class Embedding(Module):
+    """Row lookup ``y[s] = W[indices[s]]``: the product of a one-hot vector and ``W``, without the product.
+
+    Backward: ``grad_W[v] = Σ_{s: indices[s] = v} grad_y[s]`` (repeated ids accumulate).
+
+    Shapes: ``W (V, E)``; ``indices`` ints of any shape ``S`` -> ``y (*S, E)``.
+    dtype: ``y`` has ``W``'s dtype (float32 by default); ``indices`` any integer dtype.
+
+    Init (PyTorch's default): ``W ~ N(0, 1)``, with the ``padding_idx`` row set to zero.
+
+    Padding: with ``padding_idx = k`` the row ``W[k]`` is looked up as it is,
+    but receives no gradient, so no optimizer moves it (it stays zero unless
+    a state dict loads another value), as in PyTorch.
+
+    Args:
+        num_embeddings: V, the vocabulary size.
+        embedding_dim: E.
+        padding_idx: None, or a row index in ``[-V, V)`` (negative counts from the end).
+        rng: numpy Generator, int seed or None for the initial weights.
+
+    Raises:
+        ConfigError: if a size is not a positive int, ``padding_idx`` is out of range or ``rng`` is invalid.
+        DTypeError: (forward) if ``indices`` are not integers.
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 rng: Any = None) -> None:
+        super().__init__()
+        V = self.num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings)
+        E = self.embedding_dim = check_size("Embedding", "embedding_dim", embedding_dim)
+        if padding_idx is not None:
+            if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) \
+                    or not -V <= padding_idx < V:
+                raise ConfigError(f"Embedding: padding_idx must be None or an int in [-{V}, {V}), got {padding_idx!r}")
+            padding_idx = int(padding_idx) % V
+        self.padding_idx = padding_idx
+        W = init.normal((V, E), 1.0, init.as_generator(rng, "Embedding: rng"))  # (V, E)
+        if padding_idx is not None:
+            W[padding_idx] = 0.0
+        self.W = Parameter(W)
+
+    def forward(self, indices: Any) -> Any:
+        idx = indices.data if isinstance(indices, Tensor) else indices
+        idx = idx if hasattr(idx, "dtype") else np.asarray(idx)
+        if idx.dtype.kind not in "iu":
+            raise DTypeError(f"Embedding: indices must be integers, got dtype {idx.dtype}")
+        y = F.embedding(self.W, idx)  # (*S, E)
+        if self.padding_idx is not None:
+            pad = idx == self.padding_idx  # (*S,)
+            if pad.any():
+                # same values, but the padding positions take W[k] as a constant, so W[k] gets no gradient
+                keep = np.broadcast_to(~pad[..., None], y.shape)  # (*S, E)
+                y = F.where(keep, y, self.W.data[idx])
+        return y
+
+    def extra_repr(self) -> str:
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"

@@ -1,0 +1,59 @@
+"""``Linear``: the dense (fully connected, affine) layer ``y = x @ W + b``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from glassnet import functional as F
+from glassnet.errors import ShapeError
+from glassnet.nn import init
+from glassnet.nn.module import Module, check_size
+from glassnet.nn.parameter import Parameter
+
+__all__ = ["Linear"]
+
+
+class Linear(Module):
+    """Affine layer ``y = x W + b``, applied to the last axis.
+
+    Shapes (D = ``in_features``, H = ``out_features``):
+        ``x (N, D)`` or ``(N, T, D)`` -> ``y (N, H)`` or ``(N, T, H)``;
+        ``W (D, H)`` (glassnet's ``(in, out)`` layout: PyTorch's ``weight`` is ``W.T``), ``b (H,)``.
+
+    dtype: float32 parameters by default (``to(np.float64)`` for checks); ``x``
+    must have the parameters' dtype.
+
+    Init (PyTorch's default, so weights can be copied either way):
+    ``W, b ~ U(-1/√D, 1/√D)`` (:func:`glassnet.nn.init.linear_uniform`). To use
+    another scheme, assign ``layer.W.data = init.he_normal((D, H), rng)`` etc.
+
+    Args:
+        in_features: D.
+        out_features: H.
+        bias: whether to add ``b`` (``self.b`` is None otherwise).
+        rng: numpy Generator, int seed or None for the initial weights.
+
+    Raises:
+        ConfigError: if a size is not a positive int or ``rng`` is invalid.
+        ShapeError: (forward) if ``x`` is not ``(N, D)`` / ``(N, T, D)`` with the layer's D.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng: Any = None) -> None:
+        super().__init__()
+        self.in_features = check_size("Linear", "in_features", in_features)
+        self.out_features = check_size("Linear", "out_features", out_features)
+        rng = init.as_generator(rng, "Linear: rng")
+        D, H = self.in_features, self.out_features
+        self.W = Parameter(init.linear_uniform((D, H), D, rng))  # (D, H)
+        self.b = Parameter(init.linear_uniform((H,), D, rng)) if bias else None  # (H,)
+
+    def forward(self, x: Any) -> Any:
+        shape = getattr(x, "shape", None)
+        if shape is None or len(shape) not in (2, 3) or shape[-1] != self.in_features:
+            raise ShapeError(
+                f"Linear: x must be (N, D) or (N, T, D) with D == {self.in_features}, got {shape}"
+            )
+        return F.linear(x, self.W, self.b)  # (N, H) or (N, T, H)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.b is not None}"
