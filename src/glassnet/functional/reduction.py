@@ -75,8 +75,9 @@ class Max(Function):
         self.perm = kept + list(self.axes)
         self.kept_dims = tuple(x.shape[a] for a in kept)
         self.red_dims = tuple(x.shape[a] for a in self.axes)
+        self.red_size = int(np.prod(self.red_dims, dtype=np.int64))
         # the reduced axes side by side at the end, flattened to one: (*K, R)
-        xt = x.transpose(self.perm).reshape(self.kept_dims + (-1,))
+        xt = x.transpose(self.perm).reshape(self.kept_dims + (self.red_size,))
         self.idx = xt.argmax(axis=-1)  # (*K,) the first maximum, like a stable argmax
         y = xp.take_along_axis(xt, self.idx[..., None], axis=-1)[..., 0]  # (*K,)
         return y.reshape(_kept_shape(x.shape, self.axes)) if self.keepdims else y
@@ -85,8 +86,7 @@ class Max(Function):
     def backward(self, grad_y):
         xp = self.xp
         g = grad_y.reshape(self.kept_dims + (1,))  # (*K, 1)
-        n = int(np.prod(self.red_dims, dtype=np.int64))
-        first = self.idx[..., None] == xp.arange(n)  # (*K, R) one-hot of the first maximum
+        first = self.idx[..., None] == xp.arange(self.red_size)  # (*K, R) one-hot of the first maximum
         gx = xp.where(first, g, xp.zeros((), dtype=grad_y.dtype))  # (*K, R)
         return gx.reshape(self.kept_dims + self.red_dims).transpose(np.argsort(self.perm))
 
@@ -101,15 +101,18 @@ class LogSumExp(Function):
         # subtracting the max keeps exp() <= 1 (no overflow); an infinite max
         # (all -inf, or a +inf) is replaced by 0 so that x - m is not inf - inf = nan
         m = xp.where(xp.isfinite(m), m, xp.zeros((), dtype=x.dtype))
+        s = xp.exp(x - m).sum(axis=self.axes, keepdims=True)  # keepdims shape, >= 1 unless all -inf
         with np.errstate(divide="ignore"):  # log(0) = -inf for a row of -inf
-            y = m + xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True))  # keepdims shape
-        self.save_for_backward(x, y)
-        return y if self.keepdims else y.reshape([s for i, s in enumerate(y.shape) if i not in self.axes])
+            y = m + xp.log(s)
+        self.save_for_backward(x, m, s)
+        return y if self.keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in self.axes])
 
     # d logsumexp(x)/dx_i = exp(x_i - y) = softmax(x)_i
     def backward(self, grad_y):
-        x, y = self.saved
-        return _expand(grad_y, x.shape, self.axes) * self.xp.exp(x - y)
+        x, m, s = self.saved
+        # exp(x - m) / s rather than exp(x - y): y = m + log s is rounded at the
+        # magnitude of m, which costs float32 digits when |m| is large (1e4)
+        return _expand(grad_y, x.shape, self.axes) * (self.xp.exp(x - m) / s)
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the public name mirrors numpy.sum
