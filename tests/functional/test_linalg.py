@@ -76,7 +76,8 @@ def test_linear_float32_stays_float32():
 
 
 def test_matmul_mismatched_inner_dims_raise():
-    with pytest.raises(ShapeError, match=r"matmul: inner dimensions differ: a \(2, 3\) has 3 columns .* b \(4, 5\) has 4"):
+    msg = r"matmul: inner dimensions differ: a \(2, 3\) has 3 columns .* b \(4, 5\) has 4"
+    with pytest.raises(ShapeError, match=msg):
         F.matmul(np.ones((2, 3)), np.ones((4, 5)))
     with pytest.raises(ShapeError, match=r"batch axes \(2,\) of a .* \(3,\) of b"):
         F.matmul(np.ones((2, 2, 3)), np.ones((3, 3, 2)))
@@ -87,7 +88,8 @@ def test_matmul_mismatched_inner_dims_raise():
 
 
 def test_linear_bad_shapes_raise():
-    with pytest.raises(ShapeError, match=r"linear: x must be \(\*, D\) with D == 32 \(W is \(32, 8\)\), got \(4, 7, 31\)"):
+    msg = r"linear: x must be \(\*, D\) with D == 32 \(W is \(32, 8\)\), got \(4, 7, 31\)"
+    with pytest.raises(ShapeError, match=msg):
         F.linear(np.ones((4, 7, 31)), np.ones((32, 8)))
     with pytest.raises(ShapeError, match=r"linear: W must be \(D, H\), got shape \(3,\)"):
         F.linear(np.ones((2, 3)), np.ones(3))
