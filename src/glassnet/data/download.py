@@ -235,13 +235,14 @@ def fetch_first(urls: Iterable[str], sha256: str | None, cache_dir: str | os.Pat
 
 
 def extract_tar(archive: str | os.PathLike, target_dir: str | os.PathLike) -> list[Path]:
-    """Extract a tar archive into ``target_dir`` safely and record each member's sha256 beside it.
+    """Extract a tar archive into ``target_dir`` safely and record each file's sha256 beside it.
 
-    Members are extracted with tarfile's ``"data"`` filter (no absolute paths, no ``..``, no links out of
-    the target, no device files) into a temporary folder inside ``target_dir``; only when the whole archive
-    extracted cleanly are its top-level entries moved into place. Each regular file gets a ``<file>.sha256``
-    record, so later loads verify it (trust derives from the archive's own sha256 check). An archive whose
-    members are all present with their records is not extracted again.
+    Members are extracted with tarfile's ``"data"`` filter — it refuses ``..`` components, links that
+    leave the target and device files, and strips leading ``/`` — into a temporary folder inside
+    ``target_dir``; only when the whole archive extracted cleanly are its top-level entries moved into place.
+    Each regular file gets a ``<file>.sha256`` record, so later loads verify it (its trust derives from the
+    archive's own sha256 check), and ``<archive>.extracted`` lists the files, so a second call whose files
+    are all present does nothing.
 
     Returns:
         the paths of the extracted regular files.
@@ -250,28 +251,32 @@ def extract_tar(archive: str | os.PathLike, target_dir: str | os.PathLike) -> li
         DataError: the archive is unreadable, or a member is refused by the filter (path traversal, …).
     """
     archive, target_dir = Path(archive), Path(target_dir)
+    marker = archive.with_name(archive.name + ".extracted")
+    if marker.is_file():
+        done = [target_dir / line for line in marker.read_text(encoding="utf-8").splitlines() if line]
+        if done and all(f.is_file() for f in done):
+            return done
     target_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", suffix=".extract", dir=target_dir))
     try:
         with tarfile.open(archive) as tar:
-            files = [m.name for m in tar.getmembers() if m.isfile()]
-            if files and all(_sidecar(target_dir / f).is_file() and (target_dir / f).is_file() for f in files):
-                return [target_dir / f for f in files]
-            tmp = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", suffix=".extract", dir=target_dir))
-            try:
-                tar.extractall(tmp, filter="data")
-                for f in files:
-                    _record_sha256(tmp / f, sha256_file(tmp / f))
-                for entry in tmp.iterdir():
-                    dest = target_dir / entry.name
-                    if dest.is_dir() and not dest.is_symlink():
-                        shutil.rmtree(dest)
-                    os.replace(entry, dest)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+            tar.extractall(tmp, filter="data")
+        # the names as extracted (after the filter), never the raw member names
+        files = sorted(p.relative_to(tmp) for p in tmp.rglob("*") if p.is_file() and not p.is_symlink())
+        for f in files:
+            _record_sha256(tmp / f, sha256_file(tmp / f))
+        for entry in tmp.iterdir():
+            dest = target_dir / entry.name
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)
+            os.replace(entry, dest)
     except tarfile.FilterError as e:
         raise DataError(f"extract_tar: {archive} has an unsafe member, refused: {e}") from e
     except (tarfile.TarError, OSError, EOFError) as e:
         raise DataError(f"extract_tar: cannot extract {archive}: {e}") from e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _write_atomic_text(marker, "".join(f"{f.as_posix()}\n" for f in files))
     return [target_dir / f for f in files]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from glassnet.data.dataset import ArrayDataset, Dataset
+from glassnet.data.dataset import ArrayDataset
 from glassnet.errors import ConfigError, ShapeError
 
 __all__ = ["DataLoader"]
@@ -54,7 +54,9 @@ class DataLoader:
             if not isinstance(flag, (bool, np.bool_)):
                 raise ConfigError(f"DataLoader: {name} must be a bool, got {flag!r}")
         if rng is not None and not isinstance(rng, (np.random.Generator, numbers.Integral)):
-            raise ConfigError(f"DataLoader: rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+            raise ConfigError(
+                f"DataLoader: rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}"
+            )
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)

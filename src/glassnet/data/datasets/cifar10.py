@@ -28,7 +28,9 @@ try:  # NumPy >= 2 moved numpy.core to numpy._core; pickles name either, both re
 except ImportError:  # pragma: no cover - NumPy 1.x
     from numpy.core import multiarray as _multiarray
 
-__all__ = ["load_cifar10", "read_cifar_batch", "RestrictedUnpickler", "CIFAR10_CLASSES", "CIFAR10_SHA256"]
+__all__ = [
+    "load_cifar10", "read_cifar_batch", "RestrictedUnpickler", "RefusedGlobal", "CIFAR10_CLASSES", "CIFAR10_SHA256",
+]
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 _ARCHIVE = "cifar-10-python.tar.gz"
@@ -46,10 +48,14 @@ CIFAR10_SHA256 = {
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
+class RefusedGlobal(pickle.UnpicklingError):
+    """A data pickle named a global outside the allowed NumPy set (raised before anything is called)."""
+
+
 def _latin1_encode(obj, encoding="latin1", errors="strict"):
     # Python 3 writes bytes in protocol-2 pickles as _codecs.encode(str, "latin1"); allow exactly that.
     if not isinstance(obj, str) or encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError(f"refused _codecs.encode({type(obj).__name__}, {encoding!r})")
+        raise RefusedGlobal(f"refused _codecs.encode({type(obj).__name__}, {encoding!r})")
     return obj.encode("latin1", errors)
 
 
@@ -64,7 +70,8 @@ class RestrictedUnpickler(pickle.Unpickler):
     ``find_class`` is the only way a pickle reaches a callable; it returns an object only for the globals
     an ndarray pickle names (``_reconstruct``, ``ndarray``, ``dtype``, the scalar constructor, ``_frombuffer``
     for protocol 5) under either NumPy module path, plus a latin-1-only ``_codecs.encode``. Anything else —
-    ``os.system``, ``builtins.eval``, ``subprocess.Popen`` — raises ``pickle.UnpicklingError`` before it runs.
+    ``os.system``, ``builtins.eval``, ``subprocess.Popen`` — raises :class:`RefusedGlobal` (an
+    ``UnpicklingError``) before it can be called.
     """
 
     _ALLOWED = {
@@ -83,11 +90,11 @@ class RestrictedUnpickler(pickle.Unpickler):
         try:
             return self._ALLOWED[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(f"refused global {module}.{name}: only NumPy arrays and plain "
+            raise RefusedGlobal(f"refused global {module}.{name}: only NumPy arrays and plain "
                                          "containers may appear in a data pickle") from None
 
     def persistent_load(self, pid):
-        raise pickle.UnpicklingError("refused persistent id: only NumPy arrays and plain containers are allowed")
+        raise RefusedGlobal("refused persistent id: only NumPy arrays and plain containers are allowed")
 
 
 def _unpickle(path: Path) -> object:
@@ -95,6 +102,8 @@ def _unpickle(path: Path) -> object:
         return RestrictedUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
     except FileNotFoundError:
         raise DataError(f"read_cifar_batch: no such file: {path}") from None
+    except RefusedGlobal as e:
+        raise DataError(f"read_cifar_batch: {path} is refused as unsafe, nothing in it was run: {e}") from e
     except Exception as e:  # a corrupt pickle can raise almost anything; none of it may escape unnamed
         raise DataError(f"read_cifar_batch: {path} is not a valid CIFAR-10 batch: {type(e).__name__}: {e}") from e
 
