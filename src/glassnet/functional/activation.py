@@ -152,6 +152,8 @@ def sigmoid(x) -> Tensor:
 
     Raises:
         DTypeError: if ``x`` is not a float array.
+
+    Reference: Goodfellow, Bengio & Courville, *Deep Learning* (2016), §3.10 and §6.2.2.2.
     """
     x = as_tensor(x)
     require_float("sigmoid", "x", x)
@@ -168,6 +170,8 @@ def tanh(x) -> Tensor:
 
     Raises:
         DTypeError: if ``x`` is not a float array.
+
+    Reference: Goodfellow, Bengio & Courville, *Deep Learning* (2016), §6.3.2.
     """
     x = as_tensor(x)
     require_float("tanh", "x", x)
@@ -231,6 +235,10 @@ def softmax(x, axis: int = -1) -> Tensor:
         DTypeError: if ``x`` is not a float array.
         ShapeError: if ``axis`` is out of range for ``x``.
         ConfigError: if ``axis`` is not an int.
+
+    Reference: Bridle (1990), *Probabilistic interpretation of feedforward
+    classification network outputs*; the max-shift is Goodfellow et al.,
+    *Deep Learning* (2016), §4.1.
     """
     x = as_tensor(x)
     require_float("softmax", "x", x)
@@ -251,6 +259,8 @@ def log_softmax(x, axis: int = -1) -> Tensor:
         DTypeError: if ``x`` is not a float array.
         ShapeError: if ``axis`` is out of range for ``x``.
         ConfigError: if ``axis`` is not an int.
+
+    Reference: the log-sum-exp trick, Goodfellow et al., *Deep Learning* (2016), §4.1.
     """
     x = as_tensor(x)
     require_float("log_softmax", "x", x)
