@@ -55,12 +55,29 @@ __all__ = [
 ]
 
 
-def _sigmoid_(a) -> None:
-    # σ(a) = (1 + tanh(a/2)) / 2 is 1 / (1 + e^{-a}) exactly, and never overflows
-    a *= 0.5
-    get_array_module(a).tanh(a, out=a)
+def _sigmoid_(a, neg_scale=-1.0) -> None:
+    """In place ``a <- σ(s a) = 1 / (1 + e^{-s a})`` with ``neg_scale = -s`` (a number or a per-column array).
+
+    ``e^{-s a}`` may overflow to ``inf`` for very negative ``a``; then ``σ = 0``
+    exactly, which is right: callers silence NumPy's overflow warning.
+    """
+    xp = get_array_module(a)
+    a *= neg_scale
+    xp.exp(a, out=a)
     a += 1.0
-    a *= 0.5
+    xp.reciprocal(a, out=a)
+
+
+def _tanh_(a, out=None):
+    """``tanh(a) = 2 σ(2a) - 1`` in place (or into ``out``): one ``exp``, about twice as fast as float32 ``tanh``."""
+    if out is None:
+        out = a
+    else:
+        out[...] = a
+    _sigmoid_(out, -2.0)
+    out *= 2.0
+    out -= 1.0
+    return out
 
 
 class _Recurrent(Function):
@@ -74,6 +91,10 @@ class _Recurrent(Function):
     def __init__(self, lengths=None, grad_h_hook: Callable | None = None):
         self.lengths = lengths
         self.grad_h_hook = grad_h_hook
+
+    def apply(self, *inputs):
+        with np.errstate(over="ignore"):  # σ's e^{-a} may overflow to inf: σ = 0 is then exact
+            return super().apply(*inputs)
 
     # ------------------------------------------------------------ forward parts
     def _project_input(self, x, W_x, b_x):
@@ -148,7 +169,7 @@ class RNNFunction(_Recurrent):
             a, h = A[t], Hs[t + 1]
             a += Hs[t] @ W_h  # a_t = x_t W_x + h_{t-1} W_h + b
             if self.nonlinearity == "tanh":
-                xp.tanh(a, out=h)  # h_t = tanh(a_t)
+                _tanh_(a, out=h)  # h_t = tanh(a_t)
             else:
                 xp.maximum(a, 0, out=h)  # h_t = max(a_t, 0)
             self._keep_state_past_length(t, h, Hs[t])
@@ -196,21 +217,26 @@ class LSTMFunction(_Recurrent):
         Hs[0], Cs[0] = h0, c0
         hw = xp.empty((N, 4 * H), dtype=x.dtype)
         ig = xp.empty((N, H), dtype=x.dtype)
+        # σ for i|f|o and tanh(a_g) = 2σ(2 a_g) - 1 for g, in one exp pass over the packed block (-s per column)
+        G = 3 if peephole is not None else 4  # with peepholes o needs c_t first
+        neg_scale = xp.full(G * H, -1.0, dtype=x.dtype)
+        neg_scale[2 * H : 3 * H] = -2.0
         for t in range(T):
             h_prev, c_prev, c, a = Hs[t], Cs[t], Cs[t + 1], A[t]
             a += xp.matmul(h_prev, W_h, out=hw)  # a_t = x_t W_x + h_{t-1} W_h + b   (N, 4H)
             if peephole is not None:  # i and f also look at the old cell c_{t-1}
                 a[:, :H] += peephole[0] * c_prev
                 a[:, H : 2 * H] += peephole[1] * c_prev
-            _sigmoid_(a[:, : 2 * H])  # i_t, f_t = σ(a_i), σ(a_f)
-            xp.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])  # g_t = tanh(a_g)
+            _sigmoid_(a[:, : G * H], neg_scale)  # i_t, f_t, (o_t) = σ(a_i), σ(a_f), (σ(a_o)); σ(2 a_g)
             i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            g *= 2.0
+            g -= 1.0  # g_t = tanh(a_g)
             xp.multiply(f, c_prev, out=c)
             c += xp.multiply(i, g, out=ig)  # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
             if peephole is not None:  # o looks at the new cell c_t
                 o += peephole[2] * c
-            _sigmoid_(o)  # o_t = σ(a_o)
-            xp.tanh(c, out=TC[t])
+                _sigmoid_(o)  # o_t = σ(a_o + p_o ⊙ c_t)
+            _tanh_(c, out=TC[t])
             xp.multiply(o, TC[t], out=Hs[t + 1])  # h_t = o_t ⊙ tanh(c_t)
             self._keep_state_past_length(t, Hs[t + 1], h_prev)
             self._keep_state_past_length(t, c, c_prev)
@@ -305,7 +331,7 @@ class GRUFunction(_Recurrent):
                 _sigmoid_(rz)  # r_t, z_t = σ(x W_xr + h W_hr + b_r), σ(… z …)
                 xp.multiply(rz[:, :H], h_prev, out=S[t])  # r_t ⊙ h_{t-1}
                 n += xp.matmul(S[t], W_hn, out=hn)  # x W_xn + (r_t ⊙ h_{t-1}) W_hn + b_n
-            xp.tanh(n, out=n)  # n_t
+            _tanh_(n)  # n_t
             z = rz[:, H:]
             xp.subtract(h_prev, n, out=h)
             h *= z

@@ -12,9 +12,11 @@ from glassnet.nn.embedding import Embedding
 from glassnet.nn.linear import Linear
 from glassnet.nn.module import LoadResult, Module
 from glassnet.nn.parameter import Parameter
+from glassnet.nn.recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "Parameter", "Module", "LoadResult", "ModuleList", "Sequential", "init",
     "Linear", "Embedding", "Dropout",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten",
+    "RNN", "LSTM", "GRU",
 ]
