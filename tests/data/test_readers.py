@@ -291,3 +291,65 @@ def test_available_lists_every_loader_with_a_one_line_description():
                           "small_parallel_enja", "neko"}
     assert list(table) == sorted(table)
     assert all(isinstance(d, str) and d and "\n" not in d for d in table.values())
+
+
+# ---- the download path of each loader, pointed at file:// URLs (no network) -------------------------------
+
+
+def test_load_mnist_downloads_official_names_from_the_mirrors(tmp_path, monkeypatch):
+    from glassnet.data.datasets import mnist
+
+    remote = tmp_path / "remote"
+    images, labels = np.full((2, 28, 28), 7, np.uint8), np.array([1, 2], np.uint8)
+    write_mnist(remote, "t10k", images, labels)
+    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in remote.iterdir()}
+    monkeypatch.setattr(mnist, "_MIRRORS", ((tmp_path / "dead").as_uri() + "/", remote.as_uri() + "/"))
+    monkeypatch.setattr(mnist, "MNIST_SHA256", hashes)
+    x, y = load_mnist(tmp_path / "home", prefix="t10k", download=True)
+    np.testing.assert_array_equal(x, images)
+    assert (tmp_path / "home" / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file()
+
+
+def test_load_cifar10_downloads_verifies_and_extracts_the_archive(tmp_path, monkeypatch):
+    import io
+    import tarfile
+
+    from glassnet.data.datasets import cifar10
+
+    batch, images, labels = cifar_batch(3)
+    data = pickle.dumps(batch, protocol=2)
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("cifar-10-batches-py/test_batch")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    monkeypatch.setattr(cifar10, "CIFAR10_URL", archive.as_uri())
+    monkeypatch.setitem(cifar10.CIFAR10_SHA256, "cifar-10-python.tar.gz",
+                        hashlib.sha256(archive.read_bytes()).hexdigest())
+    x, y = load_cifar10(tmp_path / "home", batch="test_batch", download=True)
+    np.testing.assert_array_equal(x, images)
+    np.testing.assert_array_equal(y, labels)
+    extracted = tmp_path / "home" / "cifar10" / "cifar-10-batches-py" / "test_batch"
+    assert extracted.with_name("test_batch.sha256").is_file()  # recorded at extraction
+    extracted.write_bytes(pickle.dumps(cifar_batch(3, seed=5)[0], protocol=2))
+    with pytest.raises(DataError, match="fails its sha256 check"):  # checked before every unpickle
+        load_cifar10(tmp_path / "home", batch="test_batch", download=False)
+    with pytest.raises(DataError, match="data_batch_1 is not in"):
+        load_cifar10(tmp_path / "home", batch="data_batch_1", download=True)
+
+
+def test_text_without_published_hash_is_trusted_on_first_use(tmp_path, monkeypatch, capsys):
+    from glassnet.data.datasets import text
+
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    (remote / "test.en").write_text("hello .\n", encoding="utf-8")
+    (remote / "test.ja").write_text("こんにちは 。\n", encoding="utf-8")
+    monkeypatch.setattr(text, "_ENJA_URL", remote.as_uri() + "/")
+    en, ja = datasets.load_small_parallel_enja("test", tmp_path / "home", download=True)
+    assert en == [["hello", "."]] and ja == [["こんにちは", "。"]]
+    assert "trusting first download" in capsys.readouterr().out
+    cached = tmp_path / "home" / "small_parallel_enja" / "test.ja"
+    cached.write_text("改竄 。\n", encoding="utf-8")
+    with pytest.raises(DataError, match="recorded in test.ja.sha256"):
+        datasets.load_small_parallel_enja("test", tmp_path / "home", download=False)

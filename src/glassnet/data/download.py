@@ -37,7 +37,7 @@ __all__ = [
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
-_USER_AGENT = "glassnet-data/0.1 (+https://github.com/)"
+_USER_AGENT = "glassnet/0.1 (Python urllib)"
 
 
 def data_home(root: str | os.PathLike | None = None) -> Path:
@@ -158,7 +158,7 @@ def fetch(
         cache_dir: target folder (created if missing).
         filename: name in ``cache_dir``; default the URL's last path component.
         extract: also extract the file (a tar archive, any compression) into ``cache_dir`` with
-            :func:`extract_tar`, once (the sha256 records of the members mark it as done).
+            :func:`extract_tar` (skipped while the files it extracted before are all present).
         progress: show the tqdm progress bar.
 
     Raises:
@@ -168,7 +168,7 @@ def fetch(
     """
     sha256 = _check_sha256_arg("fetch", sha256)
     name = filename or url.rstrip("/").rsplit("/", 1)[-1]
-    if not name or name in (".", ".."):
+    if not name or name in (".", "..") or "/" in name or os.sep in name:
         raise ConfigError(f"fetch: cannot take a file name from url {url!r}; pass filename=")
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +178,6 @@ def fetch(
     else:
         got = _download(url, dest, sha256, progress)
         if sha256 is None:
-            _record_sha256(dest, got)
             print(f"glassnet: no published sha256 for {url}; trusting first download, sha256 {got} "
                   f"(recorded in {_sidecar(dest)})")
     if extract:
@@ -207,6 +206,8 @@ def _download(url: str, dest: Path, sha256: str | None, progress: bool) -> str:
         got = h.hexdigest()
         if sha256 is not None and got != sha256:
             raise DataError(f"fetch: sha256 mismatch for {url}: expected {sha256}, got {got}; the file was discarded")
+        if sha256 is None:
+            _record_sha256(dest, got)  # before the file appears, so it never exists unrecorded
         os.replace(tmp, dest)
         return got
     except (urllib.error.URLError, OSError, ValueError) as e:
