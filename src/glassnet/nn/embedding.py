@@ -8,7 +8,7 @@ import numpy as np
 
 from glassnet import functional as F
 from glassnet.autograd import Tensor
-from glassnet.errors import ConfigError, DTypeError
+from glassnet.errors import ConfigError
 from glassnet.nn import init
 from glassnet.nn.module import Module, check_size
 from glassnet.nn.parameter import Parameter
@@ -38,7 +38,8 @@ class Embedding(Module):
 
     Raises:
         ConfigError: if a size is not a positive int, ``padding_idx`` is out of range or ``rng`` is invalid.
-        DTypeError: (forward) if ``indices`` are not integers.
+        DTypeError: (forward) if ``indices`` are not integers (from :func:`glassnet.functional.embedding`).
+        ShapeError: (forward) if an index is outside ``[0, V)``.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
@@ -60,9 +61,7 @@ class Embedding(Module):
     def forward(self, indices: Any) -> Any:
         idx = indices.data if isinstance(indices, Tensor) else indices
         idx = idx if hasattr(idx, "dtype") else np.asarray(idx)
-        if idx.dtype.kind not in "iu":
-            raise DTypeError(f"Embedding: indices must be integers, got dtype {idx.dtype}")
-        y = F.embedding(self.W, idx)  # (*S, E)
+        y = F.embedding(self.W, idx)  # (*S, E); checks the dtype and range of idx
         if self.padding_idx is not None:
             pad = idx == self.padding_idx  # (*S,)
             if pad.any():

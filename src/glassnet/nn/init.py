@@ -64,7 +64,7 @@ def _dtype(name: str, dtype: Any) -> np.dtype:
         d = get_default_dtype() if dtype is None else np.dtype(dtype)
     except TypeError:
         d = None
-    if d not in FLOAT_DTYPES:
+    if d is None or d not in FLOAT_DTYPES:  # (np.dtype(None) == float64, hence the first test)
         raise ConfigError(f"{name}: dtype must be float32 or float64, got {dtype!r}")
     return d
 

@@ -17,7 +17,7 @@ class Linear(Module):
     """Affine layer ``y = x W + b``, applied to the last axis.
 
     Shapes (D = ``in_features``, H = ``out_features``):
-        ``x (N, D)`` or ``(N, T, D)`` -> ``y (N, H)`` or ``(N, T, H)``;
+        ``x (N, D)``, ``(N, T, D)`` or any ``(*, D)`` -> ``y (N, H)``, ``(N, T, H)``, ``(*, H)``;
         ``W (D, H)`` (glassnet's ``(in, out)`` layout: PyTorch's ``weight`` is ``W.T``), ``b (H,)``.
 
     dtype: float32 parameters by default (``to(np.float64)`` for checks); ``x``
@@ -35,7 +35,7 @@ class Linear(Module):
 
     Raises:
         ConfigError: if a size is not a positive int or ``rng`` is invalid.
-        ShapeError: (forward) if ``x`` is not ``(N, D)`` / ``(N, T, D)`` with the layer's D.
+        ShapeError: (forward) if ``x``'s last axis is not the layer's D.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng: Any = None) -> None:
@@ -49,11 +49,9 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Any:
         shape = getattr(x, "shape", None)
-        if shape is None or len(shape) not in (2, 3) or shape[-1] != self.in_features:
-            raise ShapeError(
-                f"Linear: x must be (N, D) or (N, T, D) with D == {self.in_features}, got {shape}"
-            )
-        return F.linear(x, self.W, self.b)  # (N, H) or (N, T, H)
+        if shape is None or len(shape) == 0 or shape[-1] != self.in_features:
+            raise ShapeError(f"Linear: x must be (N, D), (N, T, D) or (*, D) with D == {self.in_features}, got {shape}")
+        return F.linear(x, self.W, self.b)  # (*, H)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.b is not None}"

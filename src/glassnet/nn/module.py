@@ -389,7 +389,7 @@ class Module:
                 dtype = np.dtype(target)
             except TypeError:
                 dtype = None
-            if dtype not in FLOAT_DTYPES:
+            if dtype is None or dtype not in FLOAT_DTYPES:  # (np.dtype(None) == float64, hence the first test)
                 raise ConfigError(
                     f"{type(self).__name__}.to: target must be float32, float64, 'cpu' or 'cuda', got {target!r}"
                 )
