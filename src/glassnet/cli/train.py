@@ -1,0 +1,340 @@
+"""``glassnet train MODEL --data NAME``: train a zoo model on a classification data set, resumably.
+
+The run: load the data; hold out a stratified 20% test split and, from the
+rest, a stratified validation split (scikit-learn's ``train_test_split`` with
+the fixed seed :data:`SPLIT_SEED`, so every run of a data set sees the same
+test set); scale the inputs; train with a tqdm bar, writing ``checkpoint.npz``
+after every epoch and ``best.npz`` when the validation accuracy improves;
+evaluate on the test split; print the per-epoch table; write ``metrics.json``
+and ``learning_curve.png``. ``--resume`` continues from ``OUT/checkpoint.npz``
+and ends with the same numbers as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from glassnet.cli import cli
+from glassnet.errors import ConfigError
+
+__all__ = ["train_command", "run_training", "load_classification", "DATASETS", "MODELS", "SPLIT_SEED"]
+
+SPLIT_SEED = 0
+CHECKPOINT = "checkpoint.npz"
+
+
+@dataclass(frozen=True)
+class _Dataset:
+    description: str
+    epochs: int  # default --epochs
+    load: Callable[[str | None], tuple[np.ndarray, np.ndarray]]  # data_dir -> raw (x, y)
+    scaling: str  # "divide:<c>" or "standardize"
+
+
+def _find_prefix(data_dir: str | None, subdir: str, candidates: tuple[str, ...], suffix: str) -> str:
+    """The first candidate whose file exists in ``data_dir`` or ``data_dir/subdir`` (else the first candidate)."""
+    if data_dir is not None:
+        for c in candidates:
+            if any((Path(data_dir) / d / f"{c}{suffix}").is_file() for d in ("", subdir)):
+                return c
+    return candidates[0]
+
+
+def _load_mnist(data_dir: str | None):
+    from glassnet.data.datasets import load_mnist
+
+    prefix = _find_prefix(data_dir, "mnist", ("train", "mnist8k"), "-images-idx3-ubyte.gz")
+    x, y = load_mnist(data_dir, prefix=prefix, download=data_dir is None)
+    return x.reshape(len(x), -1), y  # (N, 28, 28) -> (N, 784)
+
+
+def _load_cifar10(data_dir: str | None):
+    from glassnet.data.datasets import load_cifar10
+
+    batch = _find_prefix(data_dir, "cifar10", ("data_batch_1", "cifar10_8k_batch"), "")
+    x, y = load_cifar10(data_dir, batch=batch, download=data_dir is None)
+    return x.reshape(len(x), -1), y  # (N, 3, 32, 32) -> (N, 3072)
+
+
+def _embedded(name: str):
+    def load(data_dir: str | None):
+        from glassnet.data import datasets
+
+        return getattr(datasets, f"load_{name}")()
+
+    return load
+
+
+DATASETS: dict[str, _Dataset] = {
+    "digits": _Dataset("UCI 8x8 handwritten digits, 1797 images, 10 classes (embedded; inputs / 16)",
+                       30, _embedded("digits"), "divide:16"),
+    "iris": _Dataset("Fisher's iris, 150 flowers, 4 features, 3 classes (embedded; standardised)",
+                     100, _embedded("iris"), "standardize"),
+    "mnist": _Dataset("MNIST 28x28 digits, 10 classes (--data-dir with train-* or mnist8k-* IDX files; inputs / 255)",
+                      30, _load_mnist, "divide:255"),
+    "cifar10": _Dataset("CIFAR-10 32x32 colour images, 10 classes (--data-dir with python batches; inputs / 255)",
+                        30, _load_cifar10, "divide:255"),
+}
+
+MODELS: dict[str, str] = {
+    "mlp": "multilayer perceptron (glassnet.zoo.MLP): Linear-activation[-Dropout] x len(--hidden), then Linear",
+}
+
+
+def load_classification(name: str, data_dir: str | None = None, val_fraction: float = 0.1,
+                        test_fraction: float = 0.2) -> dict[str, np.ndarray]:
+    """The scaled splits of a data set: ``x_train, y_train, x_val, y_val, x_test, y_test``.
+
+    The test split (``test_fraction``) is held out first, then the validation
+    split (``val_fraction`` of the rest), both stratified by class with
+    scikit-learn's ``train_test_split(random_state=SPLIT_SEED)``. Inputs are
+    float32 ``(N, D)``, scaled by a constant (digits / 16, images / 255) or
+    standardised with the training split's mean and standard deviation (iris).
+
+    Raises:
+        ConfigError: an unknown data set or a fraction outside (0, 1).
+        DataError: missing or corrupt data files (from the loaders).
+    """
+    from sklearn.model_selection import train_test_split
+
+    if name not in DATASETS:
+        raise ConfigError(f"--data must be one of {sorted(DATASETS)}, got {name!r}")
+    for label, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0 < f < 1:
+            raise ConfigError(f"{label} must be in (0, 1), got {f!r}")
+    spec = DATASETS[name]
+    x, y = spec.load(data_dir)
+    x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=test_fraction, stratify=y,
+                                                      random_state=SPLIT_SEED)
+    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=val_fraction, stratify=y_rest,
+                                                      random_state=SPLIT_SEED)
+    if spec.scaling == "standardize":
+        mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+        std = np.where(std > 0, std, 1.0)
+
+        def scale(a):
+            return ((a - mean) / std).astype(np.float32)
+    else:
+        c = float(spec.scaling.split(":")[1])
+
+        def scale(a):
+            return (a.astype(np.float32) / np.float32(c)).astype(np.float32)
+
+    return {"x_train": scale(x_train), "y_train": y_train.astype(np.int64), "x_val": scale(x_val),
+            "y_val": y_val.astype(np.int64), "x_test": scale(x_test), "y_test": y_test.astype(np.int64)}
+
+
+def _parse_hidden(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in str(text).split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--hidden must be comma-separated positive ints such as 256,128, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise ConfigError(f"--hidden must be comma-separated positive ints such as 256,128, got {text!r}")
+    return sizes
+
+
+def _learning_curve_png(history: list[dict[str, Any]], test_accuracy: float, title: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot(epochs, [h["loss"] for h in history], label="train")
+    ax_loss.plot(epochs, [h["val_loss"] for h in history], label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    ax_acc.plot(epochs, [h["accuracy"] for h in history], label="train")
+    ax_acc.plot(epochs, [h["val_accuracy"] for h in history], label="validation")
+    ax_acc.axhline(test_accuracy, color="gray", linestyle="--", label=f"test (final) {test_accuracy:.2%}")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, progress: bool = True,
+                 echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run (or resume) one training run described by ``config``; returns what ``metrics.json`` holds.
+
+    ``config`` keys: model, data, data_dir, epochs, batch_size, lr, optimizer,
+    hidden (list of ints), activation, dropout, seed, val_fraction, patience (None or int).
+
+    Raises:
+        ConfigError, DataError: bad settings, missing data or checkpoint.
+        NonFiniteError: the loss or a gradient became non-finite.
+        KeyboardInterrupt: on Ctrl-C; the last epoch's checkpoint is on disk.
+    """
+    from tabulate import tabulate
+
+    from glassnet.fileio import atomic_write_bytes, atomic_write_json
+    from glassnet.train import EarlyStopping, ModelCheckpoint, Trainer, make_optimizer
+    from glassnet.zoo import MLP
+    from glassnet.data import ArrayDataset, DataLoader
+
+    out = Path(out)
+    if config["model"] not in MODELS:
+        raise ConfigError(f"model must be one of {sorted(MODELS)}, got {config['model']!r}")
+    data = load_classification(config["data"], config["data_dir"], config["val_fraction"])
+    num_classes = int(max(data["y_train"].max(), data["y_test"].max())) + 1
+    sizes = [data["x_train"].shape[1], *config["hidden"], num_classes]
+    # one seed, two independent streams: the model (init, dropout masks) and the shuffling
+    model_seed, loader_seed = np.random.SeedSequence(config["seed"]).spawn(2)
+    model = MLP(sizes, activation=config["activation"], dropout=config["dropout"],
+                rng=np.random.default_rng(model_seed))
+    optimizer = make_optimizer(config["optimizer"], model.parameters(), config["lr"])
+    callbacks = [ModelCheckpoint(out, monitor="val_accuracy", config=config)]
+    if config["patience"]:
+        callbacks.append(EarlyStopping("val_loss", patience=config["patience"]))
+    trainer = Trainer(model, optimizer, loss="softmax_cross_entropy", metrics=["accuracy"], callbacks=callbacks)
+    train_loader = DataLoader(ArrayDataset(data["x_train"], data["y_train"]), batch_size=config["batch_size"],
+                              shuffle=True, rng=np.random.default_rng(loader_seed))
+    val_loader = DataLoader(ArrayDataset(data["x_val"], data["y_val"]), batch_size=512)
+    test_loader = DataLoader(ArrayDataset(data["x_test"], data["y_test"]), batch_size=512)
+    if resume:
+        ckpt = trainer.resume(out / CHECKPOINT)
+        echo(f"resuming {out / CHECKPOINT} after epoch {ckpt.epoch} of {config['epochs']}")
+    echo(f"{config['model']} {sizes} on {config['data']}: {len(data['y_train'])} train, {len(data['y_val'])} "
+         f"validation, {len(data['y_test'])} test samples; {model.num_parameters()} parameters")
+    trainer.fit(train_loader, config["epochs"], val_loader=val_loader, progress=progress)
+    test = trainer.evaluate(test_loader)
+    history = trainer.history.epochs
+    rows = [[h["epoch"], h["loss"], h["accuracy"], h["val_loss"], h["val_accuracy"], None] for h in history]
+    if rows:
+        rows[-1][-1] = test["accuracy"]
+    echo(tabulate(rows, headers=["epoch", "train loss", "train acc", "val loss", "val acc", "test acc"],
+                  floatfmt=".4f", missingval=""))
+    final = history[-1] if history else {}
+    metrics = {
+        "model": config["model"], "data": config["data"], "seed": config["seed"], "config": config,
+        "sizes": sizes, "num_parameters": model.num_parameters(),
+        "n_train": len(data["y_train"]), "n_val": len(data["y_val"]), "n_test": len(data["y_test"]),
+        "epochs_completed": trainer.epoch, "steps": trainer.step,
+        "stopped_early": bool(trainer.stop_training),
+        "test_accuracy": test["accuracy"], "test_loss": test["loss"],
+        "final": {k: final.get(k) for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+        "best_val": trainer.history.best("val_accuracy", "max"),
+        "history": history,
+        "seconds": round(trainer.seconds, 3),
+    }
+    atomic_write_json(out / "metrics.json", metrics)
+    if history:
+        title = f"{config['model']} {sizes} on {config['data']} (seed {config['seed']})"
+        atomic_write_bytes(out / "learning_curve.png", _learning_curve_png(history, test["accuracy"], title))
+    echo(f"test accuracy: {test['accuracy']:.2%} ({len(data['y_test'])} samples) after {trainer.epoch} epochs, "
+         f"{trainer.seconds:.1f} s of training")
+    echo(f"wrote {out / 'metrics.json'}, {out / 'learning_curve.png'}, {out / CHECKPOINT}")
+    return metrics
+
+
+class _OneLineErrors(click.Command):
+    """Usage errors (a bad option) as one line ``glassnet: error: ...`` and exit 2, without the usage block."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            raise _OneLineError(f"{e.format_message()} (see 'glassnet {ctx.info_name} --help')") from None
+
+
+class _OneLineError(click.ClickException):
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"glassnet: error: {self.format_message()}", err=True)
+
+
+def _epilog() -> str:
+    models = "\n".join(f"  {k:9s} {v}" for k, v in MODELS.items())
+    data = "\n".join(f"  {k:9s} {v.description}; default --epochs {v.epochs}" for k, v in DATASETS.items())
+    return f"\b\nModels:\n{models}\n\n\b\nData sets:\n{data}"
+
+
+# options whose value must match the checkpoint's when resuming (epochs may grow)
+_FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden", "activation", "dropout", "seed",
+                    "val_fraction", "patience")
+
+
+@cli.command("train", cls=_OneLineErrors, epilog=_epilog())
+@click.argument("model", type=click.Choice(sorted(MODELS)))
+@click.option("--data", "data", type=click.Choice(sorted(DATASETS)), required=True, help="Data set to train on.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs [default: per data set, below].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+              help="Learning rate.")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd", "rmsprop", "adagrad"]), default="adam",
+              show_default=True)
+@click.option("--hidden", default="256,128", show_default=True, help="Hidden layer widths, comma-separated.")
+@click.option("--activation", type=click.Choice(["relu", "leaky_relu", "tanh", "sigmoid"]), default="relu",
+              show_default=True)
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Dropout probability after each hidden layer.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the initial weights, dropout and shuffling (the test split is fixed).")
+@click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1,
+              show_default=True, help="Fraction of the training split used for validation.")
+@click.option("--patience", type=click.IntRange(min=1), default=None,
+              help="Stop early after this many epochs without a lower validation loss.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder with the mnist/cifar10 files [default: the download cache].")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for checkpoint.npz, best.npz, metrics.json, learning_curve.png [default: runs/DATA-MODEL].")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.npz.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Limit the BLAS library to this many threads [default: its own choice].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optimizer, hidden, activation, dropout,
+                  seed, val_fraction, patience, data_dir, out, resume, threads, quiet):
+    """Train MODEL on a data set; print a table; write metrics, a learning curve and checkpoints.
+
+    The test split is a stratified 20% held out with a fixed seed; validation
+    comes from the rest. Ctrl-C stops the run; --resume continues it from the
+    last epoch's checkpoint with the same final numbers.
+    """
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise ConfigError(f"--data-dir: no such directory: {data_dir}")
+    out = Path(out) if out is not None else Path("runs") / f"{data}-{model}"
+    config = {"model": model, "data": data, "data_dir": data_dir,
+              "epochs": epochs if epochs is not None else DATASETS[data].epochs, "batch_size": batch_size,
+              "lr": lr, "optimizer": optimizer, "hidden": _parse_hidden(hidden), "activation": activation,
+              "dropout": dropout, "seed": seed, "val_fraction": val_fraction, "patience": patience}
+    if resume:
+        from glassnet.train import load_checkpoint
+
+        saved = load_checkpoint(out / CHECKPOINT).config
+        for key in _FIXED_ON_RESUME:
+            given = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
+            if given and config[key] != saved.get(key):
+                raise ConfigError(f"--resume: --{key.replace('_', '-')} {config[key]!r} differs from the "
+                                  f"checkpoint's {saved.get(key)!r}")
+        config = {**saved, "epochs": config["epochs"] if epochs is not None else saved["epochs"]}
+    elif (out / CHECKPOINT).exists():
+        click.echo(f"note: starting a new run in {out} (pass --resume to continue the old one instead)", err=True)
+    if threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads, user_api="blas")
+    start = time.perf_counter()
+    try:
+        run_training(config, out, resume=resume, progress=not quiet, echo=click.echo)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: {out / CHECKPOINT} holds the last completed epoch; "
+                   f"continue with the same command plus --resume", err=True)
+        ctx.exit(130)
+    click.echo(f"done in {time.perf_counter() - start:.1f} s")

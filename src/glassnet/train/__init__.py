@@ -1,0 +1,23 @@
+"""Training: the fit loop, metrics, callbacks, history, checkpoints, and a Keras-style front end.
+
+* :class:`Trainer` — epochs of mini-batch steps with validation, a tqdm bar,
+  callbacks, a stop on a non-finite loss or gradient, and exact resume.
+* :class:`ModelCheckpoint`, :class:`EarlyStopping`, :class:`ProgressBar` — callbacks.
+* :func:`save_checkpoint` / :func:`load_checkpoint` — the ``.npz`` + JSON file format.
+* :class:`Sequential` / :class:`Model` — ``compile``, ``fit``, ``evaluate``, ``predict``.
+"""
+
+from glassnet.train.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
+from glassnet.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from glassnet.train.history import History
+from glassnet.train.keras import OPTIMIZERS, Model, Sequential, make_optimizer
+from glassnet.train.metrics import LOSSES, METRICS, accuracy, get_loss, get_metric
+from glassnet.train.trainer import Trainer, model_generators
+
+__all__ = [
+    "Trainer", "History", "model_generators",
+    "Callback", "ProgressBar", "ModelCheckpoint", "EarlyStopping",
+    "Checkpoint", "save_checkpoint", "load_checkpoint",
+    "Model", "Sequential", "OPTIMIZERS", "make_optimizer",
+    "LOSSES", "METRICS", "accuracy", "get_loss", "get_metric",
+]

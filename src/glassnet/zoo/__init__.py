@@ -1,0 +1,5 @@
+"""Models of the course, built from ``glassnet.nn`` layers."""
+
+from glassnet.zoo.mlp import MLP
+
+__all__ = ["MLP"]
