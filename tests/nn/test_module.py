@@ -293,3 +293,13 @@ def test_parameter():
 def test_forward_not_implemented():
     with pytest.raises(NotImplementedError, match="Module: forward is not implemented"):
         nn.Module()(1)
+
+
+def test_deepcopy_gives_an_independent_model():
+    import copy
+
+    net = Net()
+    twin = copy.deepcopy(net)
+    assert [n for n, _ in twin.named_parameters()] == NAMES
+    twin.blocks[0].fc.W.data += 1.0
+    assert not np.array_equal(twin.blocks[0].fc.W.data, net.blocks[0].fc.W.data)
