@@ -93,7 +93,7 @@ class _Recurrent(Function):
         self.grad_h_hook = grad_h_hook
 
     def apply(self, *inputs):
-        with np.errstate(over="ignore"):  # σ's e^{-a} may overflow to inf: σ = 0 is then exact
+        with np.errstate(over="ignore", under="ignore"):  # σ's e^{-a} may overflow to inf: σ = 0 is then exact
             return super().apply(*inputs)
 
     # ------------------------------------------------------------ forward parts
