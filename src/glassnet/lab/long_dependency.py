@@ -1,0 +1,111 @@
+"""long-dependency: the adding problem at growing lengths T, simple RNN against LSTM and GRU."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from glassnet.data.datasets.generated import adding_problem
+from glassnet.lab._recurrent import ADDING_TARGET_VAR, TOPIC, AddingModel, mse_on, pyplot, train_adding
+from glassnet.lab.base import Experiment, Outcome, verdict_from
+from glassnet.optim import Adam
+
+SUCCESS = 0.01  # a solved run's test MSE is below 1% of the target variance (R² > 0.99)
+
+
+class LongDependency(Experiment):
+    name = "long-dependency"
+    topic = TOPIC
+    claim = (
+        "On the adding problem a simple RNN fails once the two numbers to add lie far apart, "
+        "while LSTM and GRU learn it; the GRU does so with about 3/4 of the LSTM's parameters."
+    )
+    criterion = (
+        "at the longest T: LSTM and GRU reach test MSE < 1% of the target variance (1/6) within the step budget "
+        "and the simple RNN does not (same H, optimizer, clipping, data and budget for all); "
+        "GRU/LSTM recurrent-layer parameter ratio between 0.7 and 0.8"
+    )
+
+    @dataclass
+    class Config:
+        lengths: tuple = field(default=(10, 50, 100, 200), metadata={"help": "sequence lengths T to test"})
+        cells: tuple = field(default=("rnn", "lstm", "gru"), metadata={"help": "recurrent layers to compare"})
+        hidden: int = field(default=32, metadata={"help": "hidden units H of every layer"})
+        max_steps: int = field(default=1500, metadata={"help": "step budget per (cell, T); stops early once solved"})
+        batch_size: int = field(default=32, metadata={"help": "fresh sequences per step"})
+        lr: float = field(default=0.01, metadata={"help": "Adam learning rate (all cells)"})
+        max_norm: float = field(default=1.0, metadata={"help": "gradient-norm clipping (all cells)"})
+        eval_every: int = field(default=100, metadata={"help": "steps between validation checks (early stop)"})
+        val_size: int = field(default=500, metadata={"help": "validation sequences (early stopping)"})
+        test_size: int = field(default=1000, metadata={"help": "test sequences (the reported MSE)"})
+
+    quick = {"lengths": (10, 30), "hidden": 16, "max_steps": 400, "batch_size": 64, "eval_every": 50,
+             "val_size": 300, "test_size": 500}
+
+    def run(self, config, ctx):
+        target = SUCCESS * ADDING_TARGET_VAR
+        rows, curves = [], {}
+        params = {}
+        for T in config.lengths:
+            data_seed, init_seed = (int(s) for s in ctx.rng.integers(2**31, size=2))
+            val = adding_problem(config.val_size, T, rng=np.random.default_rng(data_seed + 1))
+            test = adding_problem(config.test_size, T, rng=np.random.default_rng(data_seed + 2))
+            for cell in config.cells:
+                model = AddingModel(cell, config.hidden, np.random.default_rng(init_seed))
+                params[cell] = model.rec.num_parameters()
+                opt = Adam(list(model.parameters()), lr=config.lr)
+                start = time.perf_counter()
+                log = train_adding(
+                    model, opt, T, steps=config.max_steps, batch_size=config.batch_size, max_norm=config.max_norm,
+                    data_rng=np.random.default_rng(data_seed), val=val, eval_every=config.eval_every,
+                    stop_below=target, progress=lambda it, d=f"{cell} T={T}": ctx.progress(it, desc=d),
+                )
+                mse = mse_on(model, *test) if log.diverged is None else float("nan")
+                curves[(cell, T)] = log.curve
+                rows.append({
+                    "T": T, "cell": cell, "params": params[cell], "steps": log.steps,
+                    "test MSE": mse, "MSE / Var": mse / ADDING_TARGET_VAR,
+                    "solved": bool(mse < target), "seconds": round(time.perf_counter() - start, 1),
+                })
+                ctx.log(f"T={T} {cell}: test MSE/Var {mse / ADDING_TARGET_VAR:.4f} after {log.steps} steps")
+
+        plt = pyplot()
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        for cell in config.cells:
+            pts = [(r["T"], r["MSE / Var"]) for r in rows if r["cell"] == cell]
+            axes[0].plot(*zip(*pts), marker="o", label=f"{cell} ({params[cell]} params)")
+        axes[0].axhline(SUCCESS, color="k", ls="--", lw=1, label="success: 1% of Var")
+        axes[0].axhline(1.0, color="gray", ls=":", lw=1, label="constant guess")
+        axes[0].set(xscale="linear", yscale="log", xlabel="sequence length T", ylabel="test MSE / Var(target)",
+                    title="adding problem: error against distance")
+        axes[0].legend(fontsize=8)
+        T_max = max(config.lengths)
+        for cell in config.cells:
+            c = curves[(cell, T_max)]
+            if c:
+                axes[1].plot(*zip(*c), marker=".", label=cell)
+        axes[1].axhline(SUCCESS * ADDING_TARGET_VAR, color="k", ls="--", lw=1)
+        axes[1].set(yscale="log", xlabel="training step", ylabel="validation MSE", title=f"learning curves, T={T_max}")
+        axes[1].legend(fontsize=8)
+        ctx.savefig(fig, "mse_vs_length")
+
+        at_max = {r["cell"]: r for r in rows if r["T"] == T_max}
+        gated_ok = all(at_max[c]["solved"] for c in ("lstm", "gru") if c in at_max)
+        rnn_fails = "rnn" in at_max and not at_max["rnn"]["solved"]
+        ratio = params["gru"] / params["lstm"] if {"gru", "lstm"} <= params.keys() else float("nan")
+        ok = gated_ok and rnn_fails and 0.7 <= ratio <= 0.8
+        metrics = {f"{r['cell']}_T{r['T']}_mse_over_var": r["MSE / Var"] for r in rows}
+        metrics.update({f"{c}_params": n for c, n in params.items()}, gru_over_lstm_params=ratio, longest_T=T_max)
+        rnn_solved = [r["T"] for r in rows if r["cell"] == "rnn" and r["solved"]]
+        notes = [
+            f"Protocol: H={config.hidden} for every cell, Adam lr={config.lr}, gradient norm clipped at "
+            f"{config.max_norm}, {config.batch_size} fresh sequences per step, at most {config.max_steps} steps, "
+            f"early stop once validation MSE < {target:.5f}; the same data stream and test set per T for all cells.",
+            f"GRU/LSTM parameters: {ratio:.3f} (3 gate blocks against 4; the GRU's second bias b_hn makes it "
+            "slightly more than 3/4).",
+            f"The simple RNN solved T in {rnn_solved or 'none'}; a failed run sits near MSE/Var = 1, "
+            "the constant guess: the gradient from the target no longer reaches the first marked step.",
+        ]
+        return Outcome(verdict_from(ok), metrics, rows, notes)
