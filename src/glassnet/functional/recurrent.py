@@ -68,18 +68,6 @@ def _sigmoid_(a, neg_scale=-1.0) -> None:
     xp.reciprocal(a, out=a)
 
 
-def _tanh_(a, out=None):
-    """``tanh(a) = 2 σ(2a) - 1`` in place (or into ``out``): one ``exp``, about twice as fast as float32 ``tanh``."""
-    if out is None:
-        out = a
-    else:
-        out[...] = a
-    _sigmoid_(out, -2.0)
-    out *= 2.0
-    out -= 1.0
-    return out
-
-
 class _Recurrent(Function):
     """What RNN, LSTM and GRU share: input GEMM, padding masks, output layout, the final GEMMs.
 
@@ -169,7 +157,7 @@ class RNNFunction(_Recurrent):
             a, h = A[t], Hs[t + 1]
             a += Hs[t] @ W_h  # a_t = x_t W_x + h_{t-1} W_h + b
             if self.nonlinearity == "tanh":
-                _tanh_(a, out=h)  # h_t = tanh(a_t)
+                xp.tanh(a, out=h)  # h_t = tanh(a_t)
             else:
                 xp.maximum(a, 0, out=h)  # h_t = max(a_t, 0)
             self._keep_state_past_length(t, h, Hs[t])
@@ -217,7 +205,7 @@ class LSTMFunction(_Recurrent):
         Hs[0], Cs[0] = h0, c0
         hw = xp.empty((N, 4 * H), dtype=x.dtype)
         ig = xp.empty((N, H), dtype=x.dtype)
-        # σ for i|f|o and tanh(a_g) = 2σ(2 a_g) - 1 for g, in one exp pass over the packed block (-s per column)
+        # σ for i|f|o and tanh(a_g) = 2σ(2 a_g) - 1 for g: one exp pass over the packed block (scale -s per column)
         G = 3 if peephole is not None else 4  # with peepholes o needs c_t first
         neg_scale = xp.full(G * H, -1.0, dtype=x.dtype)
         neg_scale[2 * H : 3 * H] = -2.0
@@ -236,7 +224,7 @@ class LSTMFunction(_Recurrent):
             if peephole is not None:  # o looks at the new cell c_t
                 o += peephole[2] * c
                 _sigmoid_(o)  # o_t = σ(a_o + p_o ⊙ c_t)
-            _tanh_(c, out=TC[t])
+            xp.tanh(c, out=TC[t])
             xp.multiply(o, TC[t], out=Hs[t + 1])  # h_t = o_t ⊙ tanh(c_t)
             self._keep_state_past_length(t, Hs[t + 1], h_prev)
             self._keep_state_past_length(t, c, c_prev)
@@ -331,7 +319,7 @@ class GRUFunction(_Recurrent):
                 _sigmoid_(rz)  # r_t, z_t = σ(x W_xr + h W_hr + b_r), σ(… z …)
                 xp.multiply(rz[:, :H], h_prev, out=S[t])  # r_t ⊙ h_{t-1}
                 n += xp.matmul(S[t], W_hn, out=hn)  # x W_xn + (r_t ⊙ h_{t-1}) W_hn + b_n
-            _tanh_(n)  # n_t
+            xp.tanh(n, out=n)  # n_t
             z = rz[:, H:]
             xp.subtract(h_prev, n, out=h)
             h *= z
