@@ -1,0 +1,15 @@
+"""Text for sequence models: a vocabulary with special tokens, tokenizers, and BLEU (from sacrebleu).
+
+* :class:`Vocabulary`: token <-> id with ``<pad>``, ``<unk>``, ``<bos>``, ``<eos>`` and a minimum frequency;
+  ``encode``/``decode`` and padded batches.
+* :func:`whitespace_tokenize` for pre-tokenised corpora (PTB, small_parallel_enja);
+  :class:`JapaneseTokenizer` for raw Japanese (janome, the optional extra ``glassnet[ja]``).
+* :func:`corpus_bleu`: corpus BLEU by sacrebleu, never our own re-implementation.
+"""
+
+from glassnet.text.bleu import corpus_bleu
+from glassnet.text.tokenize import JapaneseTokenizer, whitespace_tokenize
+from glassnet.text.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocabulary, pad_sequences
+
+__all__ = ["Vocabulary", "pad_sequences", "PAD", "UNK", "BOS", "EOS", "SPECIALS",
+           "whitespace_tokenize", "JapaneseTokenizer", "corpus_bleu"]
