@@ -35,6 +35,7 @@ CHECKPOINT = "checkpoint.npz"
 class _Dataset:
     description: str
     epochs: int  # default --epochs
+    batch_size: int  # default --batch-size
     load: Callable[[str | None], tuple[np.ndarray, np.ndarray]]  # data_dir -> raw (x, y)
     scaling: str  # "divide:<c>" or "standardize"
 
@@ -75,13 +76,13 @@ def _embedded(name: str):
 
 DATASETS: dict[str, _Dataset] = {
     "digits": _Dataset("UCI 8x8 handwritten digits, 1797 images, 10 classes (embedded; inputs / 16)",
-                       30, _embedded("digits"), "divide:16"),
+                       30, 64, _embedded("digits"), "divide:16"),
     "iris": _Dataset("Fisher's iris, 150 flowers, 4 features, 3 classes (embedded; standardised)",
-                     100, _embedded("iris"), "standardize"),
+                     200, 16, _embedded("iris"), "standardize"),
     "mnist": _Dataset("MNIST 28x28 digits, 10 classes (--data-dir with train-* or mnist8k-* IDX files; inputs / 255)",
-                      30, _load_mnist, "divide:255"),
+                      30, 64, _load_mnist, "divide:255"),
     "cifar10": _Dataset("CIFAR-10 32x32 colour images, 10 classes (--data-dir with python batches; inputs / 255)",
-                        30, _load_cifar10, "divide:255"),
+                        30, 64, _load_cifar10, "divide:255"),
 }
 
 MODELS: dict[str, str] = {
@@ -182,10 +183,10 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     """
     from tabulate import tabulate
 
+    from glassnet.data import ArrayDataset, DataLoader
     from glassnet.fileio import atomic_write_bytes, atomic_write_json
     from glassnet.train import EarlyStopping, ModelCheckpoint, Trainer, make_optimizer
     from glassnet.zoo import MLP
-    from glassnet.data import ArrayDataset, DataLoader
 
     out = Path(out)
     if config["model"] not in MODELS:
@@ -261,7 +262,8 @@ class _OneLineError(click.ClickException):
 
 def _epilog() -> str:
     models = "\n".join(f"  {k:9s} {v}" for k, v in MODELS.items())
-    data = "\n".join(f"  {k:9s} {v.description}; default --epochs {v.epochs}" for k, v in DATASETS.items())
+    data = "\n".join(f"  {k:9s} {v.description}; default --epochs {v.epochs} --batch-size {v.batch_size}"
+                     for k, v in DATASETS.items())
     return f"\b\nModels:\n{models}\n\n\b\nData sets:\n{data}"
 
 
@@ -274,7 +276,8 @@ _FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden
 @click.argument("model", type=click.Choice(sorted(MODELS)))
 @click.option("--data", "data", type=click.Choice(sorted(DATASETS)), required=True, help="Data set to train on.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs [default: per data set, below].")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Samples per step [default: per data set, below].")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="Learning rate.")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd", "rmsprop", "adagrad"]), default="adam",
@@ -311,7 +314,8 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
         raise ConfigError(f"--data-dir: no such directory: {data_dir}")
     out = Path(out) if out is not None else Path("runs") / f"{data}-{model}"
     config = {"model": model, "data": data, "data_dir": data_dir,
-              "epochs": epochs if epochs is not None else DATASETS[data].epochs, "batch_size": batch_size,
+              "epochs": epochs if epochs is not None else DATASETS[data].epochs,
+              "batch_size": batch_size if batch_size is not None else DATASETS[data].batch_size,
               "lr": lr, "optimizer": optimizer, "hidden": _parse_hidden(hidden), "activation": activation,
               "dropout": dropout, "seed": seed, "val_fraction": val_fraction, "patience": patience}
     if resume:

@@ -1,4 +1,4 @@
-"""A Keras-style convenience on top of :class:`~glassnet.train.Trainer`: ``compile``, ``fit``, ``evaluate``, ``predict``.
+"""Keras-style ``compile``, ``fit``, ``evaluate``, ``predict`` on top of :class:`~glassnet.train.Trainer`.
 
 The course teaches Keras; this is the same four calls on a glassnet model::
 

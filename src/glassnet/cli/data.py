@@ -1,0 +1,86 @@
+"""``glassnet data``: list the data sets; ``glassnet data download NAME`` fetches one into the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from glassnet.cli import cli
+from glassnet.errors import ConfigError
+
+__all__ = ["data_group", "DOWNLOADS"]
+
+
+def _splits(loader: str, splits: tuple[str, ...]) -> Callable[[Any], None]:
+    def download(root: Any) -> None:
+        from glassnet.data import datasets
+
+        for split in splits:
+            getattr(datasets, loader)(split, root=root, download=True)
+
+    return download
+
+
+def _mnist(root: Any) -> None:
+    from glassnet.data.datasets import load_mnist
+
+    for prefix in ("train", "t10k"):
+        load_mnist(root, prefix=prefix, download=True)
+
+
+def _cifar10(root: Any) -> None:
+    from glassnet.data.datasets import load_cifar10
+
+    load_cifar10(root, batch=[f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"], download=True)
+
+
+# What "download" fetches for each data set that has files (the others are embedded or generated).
+DOWNLOADS: dict[str, Callable[[Any], None]] = {
+    "mnist": _mnist,
+    "cifar10": _cifar10,
+    "ptb": _splits("load_ptb", ("train", "valid", "test")),
+    "small_parallel_enja": _splits("load_small_parallel_enja", ("train", "dev", "test")),
+}
+
+
+def _whole(name: str) -> Callable[[Any], None]:
+    def download(root: Any) -> None:
+        from glassnet.data import datasets
+
+        getattr(datasets, f"load_{name}")(root=root, download=True)
+
+    return download
+
+
+@cli.group("data", invoke_without_command=True)
+@click.pass_context
+def data_group(ctx: click.Context) -> None:
+    """List the data sets (with no sub-command), or download one."""
+    if ctx.invoked_subcommand is None:
+        from glassnet.data.datasets import available
+
+        for name, description in available().items():
+            click.echo(f"  {name:20s} {description}")
+
+
+@data_group.command("download")
+@click.argument("name")
+@click.option("--root", type=click.Path(file_okay=False), default=None,
+              help="Data home [default: $GLASSNET_DATA or ~/.cache/glassnet].")
+def download_command(name: str, root: str | None) -> None:
+    """Download data set NAME into the cache, checking every file's sha256."""
+    from glassnet.data import dataset_dir, datasets
+
+    names = datasets.available()
+    if name not in names:
+        raise ConfigError(f"data download: unknown data set {name!r}; choose one of {', '.join(names)}")
+    action = DOWNLOADS.get(name)
+    if action is None:
+        if "embedded" in names[name] or not hasattr(datasets, f"load_{name}"):
+            click.echo(f"{name}: embedded in the package, nothing to download")
+            return
+        action = _whole(name)
+    action(root)
+    click.echo(f"{name}: ready in {dataset_dir(name, root)}")
