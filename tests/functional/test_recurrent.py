@@ -129,6 +129,8 @@ CASES = [
     # padded batches: the int lengths are a constant input
     Case("rnn_padded", lambda *a: F.rnn(*a[:-1], lengths=a[-1]), with_lengths(rnn_inputs(1)),
          lambda *a: np_rnn(*a[:-1], lengths=a[-1])),
+    Case("lstm_padded", lambda *a: F.lstm(*a[:-1], lengths=a[-1]), with_lengths(lstm_inputs()),
+         lambda *a: np_lstm(*a[:-1], lengths=a[-1])),
     Case("lstm_peephole_padded", lambda *a: F.lstm(*a[:-1], lengths=a[-1]), with_lengths(lstm_inputs(True)),
          lambda *a: np_lstm(*a[:-1], lengths=a[-1])),
     Case("gru_padded", lambda *a: F.gru(*a[:-1], lengths=a[-1]), with_lengths(rnn_inputs(3, (2, 3 * H))),
