@@ -12,7 +12,6 @@ from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.optim import SGD
 
 
-
 def _irnn(hidden: int, seed: int) -> AddingModel:
     """ReLU RNN with identity recurrent weights and zero bias (IRNN, Le, Jaitly & Hinton 2015)."""
     model = AddingModel("rnn", hidden, np.random.default_rng(seed), nonlinearity="relu")
