@@ -24,3 +24,4 @@ __all__ = [
     "load_cifar10", "read_cifar_batch", "CIFAR10_CLASSES",
     "load_ptb", "join_sentences", "load_tinyshakespeare", "load_small_parallel_enja", "load_neko",
 ]
+from glassnet.data.datasets.generated import *  # noqa: E402,F403  (binary_addition, adding_problem, appears_later)
