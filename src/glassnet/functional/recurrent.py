@@ -59,7 +59,7 @@ def _sigmoid_(a, neg_scale=-1.0) -> None:
     """In place ``a <- σ(s a) = 1 / (1 + e^{-s a})`` with ``neg_scale = -s`` (a number or a per-column array).
 
     ``e^{-s a}`` may overflow to ``inf`` for very negative ``a``; then ``σ = 0``
-    exactly, which is right: callers silence NumPy's overflow warning.
+    exactly, which is right (:meth:`_Recurrent.apply` silences NumPy's overflow warning).
     """
     xp = get_array_module(a)
     a *= neg_scale
