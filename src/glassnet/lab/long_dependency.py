@@ -34,7 +34,7 @@ class LongDependency(Experiment):
         cells: tuple = field(default=("rnn", "lstm", "gru"), metadata={"help": "recurrent layers to compare"})
         hidden: int = field(default=32, metadata={"help": "hidden units H of every layer"})
         max_steps: int = field(default=1500, metadata={"help": "step budget per (cell, T); stops early once solved"})
-        batch_size: int = field(default=32, metadata={"help": "fresh sequences per step"})
+        batch_size: int = field(default=64, metadata={"help": "fresh sequences per step"})
         lr: float = field(default=0.01, metadata={"help": "Adam learning rate (all cells)"})
         max_norm: float = field(default=1.0, metadata={"help": "gradient-norm clipping (all cells)"})
         eval_every: int = field(default=100, metadata={"help": "steps between validation checks (early stop)"})

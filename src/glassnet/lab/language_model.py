@@ -1,0 +1,166 @@
+"""language-model: RNN and LSTM language models on real text (tiny-shakespeare chars, PTB words) against a unigram."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import glassnet.functional as F
+from glassnet.data.datasets import join_sentences, load_ptb, load_tinyshakespeare
+from glassnet.lab._recurrent import TOPIC, check_finite, pyplot
+from glassnet.lab.base import Experiment, Outcome, verdict_from
+from glassnet.optim import Adam, clip_grad_norm_
+from glassnet.zoo.rnnlm import RNNLM, batchify, perplexity
+
+
+def _unigram_perplexity(train: np.ndarray, test: np.ndarray, V: int) -> float:
+    """Perplexity of add-one-smoothed token frequencies of ``train`` on ``test`` (every token independent)."""
+    counts = np.bincount(train, minlength=V) + 1.0
+    logp = np.log(counts / counts.sum())
+    return float(np.exp(-logp[test].mean()))
+
+
+def _char_corpus(root, quick_chars: int | None):
+    text = load_tinyshakespeare(root=root)
+    chars = sorted(set(text))
+    lookup = {c: i for i, c in enumerate(chars)}
+    tokens = np.fromiter((lookup[c] for c in text), dtype=np.int64, count=len(text))
+    cut = int(0.9 * len(tokens))  # first 90% train, last 10% test (contiguous: no leakage between them)
+    train, test = tokens[:cut], tokens[cut:]
+    if quick_chars:
+        train, test = train[:quick_chars], test[: quick_chars // 10]
+    return train, test, chars, "".join
+
+
+def _word_corpus(root, quick_words: int | None):
+    valid = join_sentences(load_ptb("valid", root=root))
+    test = join_sentences(load_ptb("test", root=root))
+    # the PTB vocabulary is fixed by its preprocessing (10k types incl. <unk>); the types of the two splits stand
+    # in for it, so a test word unseen in training is still a known type
+    vocab = sorted(set(valid) | set(test))
+    lookup = {w: i for i, w in enumerate(vocab)}
+    train_ids = np.array([lookup[w] for w in valid], dtype=np.int64)
+    test_ids = np.array([lookup[w] for w in test], dtype=np.int64)
+    if quick_words:
+        train_ids, test_ids = train_ids[:quick_words], test_ids[: quick_words // 2]
+    return train_ids, test_ids, vocab, " ".join
+
+
+class LanguageModel(Experiment):
+    name = "language-model"
+    topic = TOPIC
+    claim = (
+        "A recurrent language model predicts real text far better than word or character frequencies alone, "
+        "and an LSTM better than a simple RNN of the same size."
+    )
+    criterion = (
+        "held-out perplexity on both corpora (tiny-shakespeare characters: last 10% of the text; PTB words: "
+        "trained on the valid split, scored on the test split): LSTM < simple RNN and LSTM < add-one unigram"
+    )
+
+    @dataclass
+    class Config:
+        char_hidden: int = field(default=128, metadata={"help": "hidden units H, character models"})
+        char_embed: int = field(default=32, metadata={"help": "embedding size E, character models"})
+        char_steps: int = field(default=600, metadata={"help": "training steps per character model"})
+        char_chars: int = field(default=0, metadata={"help": "use only this many training characters (0: all)"})
+        word_hidden: int = field(default=200, metadata={"help": "hidden units H, word models"})
+        word_embed: int = field(default=200, metadata={"help": "embedding size E, word models"})
+        word_steps: int = field(default=500, metadata={"help": "training steps per word model"})
+        word_words: int = field(default=0, metadata={"help": "use only this many training words (0: all)"})
+        word_dropout: float = field(default=0.3, metadata={"help": "dropout of the word models"})
+        batch_size: int = field(default=32, metadata={"help": "parallel rows of the token stream N"})
+        bptt: int = field(default=35, metadata={"help": "truncated-BPTT length T (the state carries over)"})
+        lr: float = field(default=0.003, metadata={"help": "Adam learning rate"})
+        max_norm: float = field(default=1.0, metadata={"help": "gradient-norm clipping"})
+        sample_length: int = field(default=200, metadata={"help": "tokens sampled from each LSTM for the notes"})
+        temperature: float = field(default=0.8, metadata={"help": "sampling temperature"})
+
+    quick = {"char_hidden": 64, "char_steps": 80, "char_chars": 60_000, "word_hidden": 64, "word_embed": 64,
+             "word_steps": 30, "word_words": 20_000, "sample_length": 60, "batch_size": 16, "bptt": 20}
+
+    def run(self, config, ctx):
+        corpora = {
+            "tiny-shakespeare (chars)": (_char_corpus(ctx.data_dir, config.char_chars or None),
+                                         config.char_embed, config.char_hidden, config.char_steps, 0.0, "ROMEO:"),
+            "PTB (words)": (_word_corpus(ctx.data_dir, config.word_words or None),
+                            config.word_embed, config.word_hidden, config.word_steps, config.word_dropout, "the"),
+        }
+        rows, curves, notes, ppl = [], {}, [], {}
+        for corpus, ((train, test, vocab, join), E, H, steps, dropout, prompt) in corpora.items():
+            V = len(vocab)
+            ppl[(corpus, "unigram")] = _unigram_perplexity(train, test, V)
+            rows.append({"corpus": corpus, "model": "unigram", "params": V, "train tokens": len(train),
+                         "test perplexity": ppl[(corpus, "unigram")], "seconds": 0.0})
+            for cell in ("rnn", "lstm"):
+                start = time.perf_counter()
+                model = RNNLM(V, E, H, cell=cell, dropout=dropout, stateful=True,
+                              rng=np.random.default_rng(int(ctx.rng.integers(2**31))))
+                curves[(corpus, cell)] = _train(model, train, steps, config, ctx.progress, f"{cell} {corpus}")
+                ppl[(corpus, cell)] = perplexity(model, test, config.batch_size, config.bptt)
+                rows.append({"corpus": corpus, "model": cell, "params": model.num_parameters(),
+                             "train tokens": len(train), "test perplexity": ppl[(corpus, cell)],
+                             "seconds": round(time.perf_counter() - start, 1)})
+                ctx.log(f"{corpus} {cell}: test perplexity {ppl[(corpus, cell)]:.2f}")
+                if cell == "lstm":
+                    lookup = {t: i for i, t in enumerate(vocab)}
+                    prefix = [lookup[t] for t in (prompt if corpus.endswith("(chars)") else prompt.split())]
+                    sample = model.generate(prefix, config.sample_length, config.temperature,
+                                            rng=np.random.default_rng(ctx.seed))
+                    text = join([vocab[i] for i in prefix + sample])
+                    notes.append(f"LSTM sample, {corpus}, temperature {config.temperature}: {text!r}")
+
+        plt = pyplot()
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        for i, corpus in enumerate(corpora):
+            for cell, ls in (("rnn", "--"), ("lstm", "-")):
+                c = curves[(corpus, cell)]
+                axes[i].plot(np.exp(_smooth(c)), ls=ls, label=f"{cell} (train, 10-step mean)")
+                axes[i].axhline(ppl[(corpus, cell)], ls=ls, color="k" if cell == "lstm" else "0.5", lw=1,
+                                label=f"{cell} test {ppl[(corpus, cell)]:.1f}")
+            uni = ppl[(corpus, "unigram")]
+            axes[i].axhline(uni, color="C3", lw=1, label=f"unigram test {uni:.1f}")
+            axes[i].set(yscale="log", xlabel="training step", ylabel="perplexity", title=corpus)
+            axes[i].legend(fontsize=7)
+        ctx.savefig(fig, "perplexity")
+
+        ok = all(ppl[(c, "lstm")] < ppl[(c, "rnn")] and ppl[(c, "lstm")] < ppl[(c, "unigram")] for c in corpora)
+        key = {"tiny-shakespeare (chars)": "char", "PTB (words)": "word"}
+        metrics = {f"{key[c]}_{m}_perplexity": v for (c, m), v in ppl.items()}
+        notes.insert(0, f"Truncated BPTT: {config.batch_size} parallel rows, {config.bptt} steps per update, state "
+                        f"carried across chunks; Adam lr {config.lr}, gradient norm clipped at {config.max_norm}.")
+        return Outcome(verdict_from(ok), metrics, rows, notes)
+
+
+def _smooth(losses, k: int = 10) -> np.ndarray:
+    losses = np.asarray(losses, dtype=np.float64)
+    if len(losses) < k:
+        return losses
+    return np.convolve(losses, np.ones(k) / k, mode="valid")
+
+
+def _train(model: RNNLM, tokens: np.ndarray, steps: int, config, progress, desc: str) -> list[float]:
+    """Truncated BPTT over the stream ``tokens``: ``steps`` updates, wrapping around (and resetting the state)."""
+    rows = batchify(tokens, config.batch_size)  # (N, S/N)
+    opt = Adam(list(model.parameters()), lr=config.lr)
+    losses, start = [], 0
+    model.train()
+    model.reset_state()
+    for step in progress(range(1, steps + 1), desc=desc):
+        if start + config.bptt + 1 > rows.shape[1]:  # end of the stream: start a new pass
+            start = 0
+            model.reset_state()
+        x = rows[:, start:start + config.bptt]  # (N, T)
+        y = rows[:, start + 1:start + 1 + config.bptt]  # (N, T) next tokens
+        start += config.bptt
+        logits, _ = model(x)  # (N, T, V); the layer carries its state to the next chunk, graph cut
+        loss = F.softmax_cross_entropy(logits, y)
+        losses.append(check_finite(loss.item(), step))
+        opt.zero_grad()
+        loss.backward()
+        clip_grad_norm_(opt.params, config.max_norm)
+        opt.step()
+    model.reset_state()
+    return losses
