@@ -34,10 +34,9 @@ CHECKPOINT = "checkpoint.npz"
 @dataclass(frozen=True)
 class _Dataset:
     description: str
-    epochs: int  # default --epochs
-    batch_size: int  # default --batch-size
     load: Callable[[str | None], tuple[np.ndarray, np.ndarray]]  # data_dir -> raw (x, y)
     scaling: str  # "divide:<c>" or "standardize"
+    defaults: dict[str, Any]  # option defaults measured to reach the README's accuracies
 
 
 def _find_prefix(data_dir: str | None, subdir: str, candidates: tuple[str, ...], suffix: str) -> str:
@@ -76,13 +75,15 @@ def _embedded(name: str):
 
 DATASETS: dict[str, _Dataset] = {
     "digits": _Dataset("UCI 8x8 handwritten digits, 1797 images, 10 classes (embedded; inputs / 16)",
-                       30, 64, _embedded("digits"), "divide:16"),
+                       _embedded("digits"), "divide:16", {"epochs": 30, "batch_size": 64}),
     "iris": _Dataset("Fisher's iris, 150 flowers, 4 features, 3 classes (embedded; standardised)",
-                     200, 16, _embedded("iris"), "standardize"),
+                     _embedded("iris"), "standardize", {"epochs": 200, "batch_size": 16}),
     "mnist": _Dataset("MNIST 28x28 digits, 10 classes (--data-dir with train-* or mnist8k-* IDX files; inputs / 255)",
-                      30, 64, _load_mnist, "divide:255"),
+                      _load_mnist, "divide:255",
+                      {"epochs": 30, "batch_size": 64, "hidden": "512,256", "dropout": 0.2, "schedule": "cosine"}),
     "cifar10": _Dataset("CIFAR-10 32x32 colour images, 10 classes (--data-dir with python batches; inputs / 255)",
-                        30, 64, _load_cifar10, "divide:255"),
+                        _load_cifar10, "divide:255",
+                        {"epochs": 30, "batch_size": 64, "hidden": "512,256", "dropout": 0.2, "schedule": "cosine"}),
 }
 
 MODELS: dict[str, str] = {
@@ -174,7 +175,8 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     """Run (or resume) one training run described by ``config``; returns what ``metrics.json`` holds.
 
     ``config`` keys: model, data, data_dir, epochs, batch_size, lr, optimizer,
-    hidden (list of ints), activation, dropout, seed, val_fraction, patience (None or int).
+    hidden (list of ints), activation, dropout, schedule ("none" or "cosine"), seed, val_fraction,
+    patience (None or int).
 
     Raises:
         ConfigError, DataError: bad settings, missing data or checkpoint.
@@ -183,6 +185,7 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     """
     from tabulate import tabulate
 
+    from glassnet import optim
     from glassnet.data import ArrayDataset, DataLoader
     from glassnet.fileio import atomic_write_bytes, atomic_write_json
     from glassnet.train import EarlyStopping, ModelCheckpoint, Trainer, make_optimizer
@@ -202,7 +205,9 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     callbacks = [ModelCheckpoint(out, monitor="val_accuracy", config=config)]
     if config["patience"]:
         callbacks.append(EarlyStopping("val_loss", patience=config["patience"]))
-    trainer = Trainer(model, optimizer, loss="softmax_cross_entropy", metrics=["accuracy"], callbacks=callbacks)
+    scheduler = optim.CosineAnnealingLR(optimizer, T_max=config["epochs"]) if config["schedule"] == "cosine" else None
+    trainer = Trainer(model, optimizer, loss="softmax_cross_entropy", metrics=["accuracy"], callbacks=callbacks,
+                      scheduler=scheduler)
     train_loader = DataLoader(ArrayDataset(data["x_train"], data["y_train"]), batch_size=config["batch_size"],
                               shuffle=True, rng=np.random.default_rng(loader_seed))
     val_loader = DataLoader(ArrayDataset(data["x_val"], data["y_val"]), batch_size=512)
@@ -250,7 +255,8 @@ class _OneLineErrors(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as e:
-            raise _OneLineError(f"{e.format_message()} (see 'glassnet {ctx.info_name} --help')") from None
+            message = " ".join(e.format_message().split())  # click's "Choose from:" lists span lines
+            raise _OneLineError(f"{message} (see 'glassnet {ctx.info_name} --help')") from None
 
 
 class _OneLineError(click.ClickException):
@@ -262,14 +268,18 @@ class _OneLineError(click.ClickException):
 
 def _epilog() -> str:
     models = "\n".join(f"  {k:9s} {v}" for k, v in MODELS.items())
-    data = "\n".join(f"  {k:9s} {v.description}; default --epochs {v.epochs} --batch-size {v.batch_size}"
+    data = "\n".join(f"  {k:9s} {v.description}\n{'':12s}defaults: "
+                     + " ".join(f"--{o.replace('_', '-')} {x}" for o, x in {**_DEFAULTS, **v.defaults}.items())
                      for k, v in DATASETS.items())
     return f"\b\nModels:\n{models}\n\n\b\nData sets:\n{data}"
 
 
+# option defaults; a data set's own defaults (DATASETS[...].defaults) take precedence
+_DEFAULTS: dict[str, Any] = {"epochs": 30, "batch_size": 64, "hidden": "256,128", "dropout": 0.0, "schedule": "none"}
+
 # options whose value must match the checkpoint's when resuming (epochs may grow)
 _FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden", "activation", "dropout", "seed",
-                    "val_fraction", "patience")
+                    "val_fraction", "patience", "schedule")
 
 
 @cli.command("train", cls=_OneLineErrors, epilog=_epilog())
@@ -282,11 +292,14 @@ _FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden
               help="Learning rate.")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd", "rmsprop", "adagrad"]), default="adam",
               show_default=True)
-@click.option("--hidden", default="256,128", show_default=True, help="Hidden layer widths, comma-separated.")
+@click.option("--hidden", default=None, help="Hidden layer widths, comma-separated [default: per data set, below].")
 @click.option("--activation", type=click.Choice(["relu", "leaky_relu", "tanh", "sigmoid"]), default="relu",
               show_default=True)
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
-              help="Dropout probability after each hidden layer.")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Dropout probability after each hidden layer [default: per data set, below].")
+@click.option("--schedule", type=click.Choice(["none", "cosine"]), default=None,
+              help="Learning-rate schedule: constant, or cosine annealing to 0 over --epochs "
+                   "[default: per data set, below].")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the initial weights, dropout and shuffling (the test split is fixed).")
 @click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1,
@@ -303,7 +316,7 @@ _FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optimizer, hidden, activation, dropout,
-                  seed, val_fraction, patience, data_dir, out, resume, threads, quiet):
+                  schedule, seed, val_fraction, patience, data_dir, out, resume, threads, quiet):
     """Train MODEL on a data set; print a table; write metrics, a learning curve and checkpoints.
 
     The test split is a stratified 20% held out with a fixed seed; validation
@@ -313,18 +326,19 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
     if data_dir is not None and not Path(data_dir).is_dir():
         raise ConfigError(f"--data-dir: no such directory: {data_dir}")
     out = Path(out) if out is not None else Path("runs") / f"{data}-{model}"
-    config = {"model": model, "data": data, "data_dir": data_dir,
-              "epochs": epochs if epochs is not None else DATASETS[data].epochs,
-              "batch_size": batch_size if batch_size is not None else DATASETS[data].batch_size,
-              "lr": lr, "optimizer": optimizer, "hidden": _parse_hidden(hidden), "activation": activation,
-              "dropout": dropout, "seed": seed, "val_fraction": val_fraction, "patience": patience}
+    given = {"epochs": epochs, "batch_size": batch_size, "hidden": hidden, "dropout": dropout, "schedule": schedule}
+    chosen = {k: v if v is not None else DATASETS[data].defaults.get(k, _DEFAULTS[k]) for k, v in given.items()}
+    config = {"model": model, "data": data, "data_dir": data_dir, "epochs": chosen["epochs"],
+              "batch_size": chosen["batch_size"], "lr": lr, "optimizer": optimizer,
+              "hidden": _parse_hidden(chosen["hidden"]), "activation": activation, "dropout": chosen["dropout"],
+              "schedule": chosen["schedule"], "seed": seed, "val_fraction": val_fraction, "patience": patience}
     if resume:
         from glassnet.train import load_checkpoint
 
         saved = load_checkpoint(out / CHECKPOINT).config
         for key in _FIXED_ON_RESUME:
-            given = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
-            if given and config[key] != saved.get(key):
+            explicit = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
+            if explicit and config[key] != saved.get(key):
                 raise ConfigError(f"--resume: --{key.replace('_', '-')} {config[key]!r} differs from the "
                                   f"checkpoint's {saved.get(key)!r}")
         config = {**saved, "epochs": config["epochs"] if epochs is not None else saved["epochs"]}
