@@ -135,8 +135,9 @@ class UnigramSampler:
     """Draws negative words from the smoothed unigram distribution ``P(w) = c_w^α / Σ_v c_v^α`` (α = 0.75).
 
     Raising counts to 3/4 flattens the distribution: rare words are drawn more often than their frequency,
-    frequent ones less (Mikolov et al. 2013, section 2.2). Sampling is by inverse CDF on one sorted
-    cumulative table (``searchsorted``), O(log V) a draw.
+    frequent ones less (Mikolov et al. 2013, section 2.2). Draws use Walker's alias method (Vose's
+    construction): exact, O(1) a draw (one uniform column, one coin against its threshold), where
+    word2vec.c approximates ``P`` with a table of 10^8 slots.
 
     Args:
         counts: ``(V,)`` non-negative word counts (index = word id).
@@ -158,11 +159,33 @@ class UnigramSampler:
             raise ConfigError(f"UnigramSampler: power must be a finite number, got {power!r}")
         weights = np.where(counts > 0, counts, 0.0) ** power * (counts > 0)  # unseen words are never drawn
         self.probs = weights / weights.sum()  # (V,)
-        self._cdf = np.cumsum(self.probs)
-        self._cdf[-1] = 1.0
+        self._threshold, self._alias = _alias_table(self.probs)
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
     def sample(self, shape) -> np.ndarray:
         """Word ids of the given shape, int64, i.i.d. from ``probs`` (a negative may equal its target)."""
-        u = self.rng.random(shape)
-        return np.minimum(np.searchsorted(self._cdf, u, side="right"), len(self._cdf) - 1).astype(np.int64)
+        column = self.rng.integers(0, len(self.probs), shape)
+        keep = self.rng.random(shape) < self._threshold[column]
+        return np.where(keep, column, self._alias[column])
+
+
+def _alias_table(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vose's alias table: column ``i`` keeps ``i`` with probability ``threshold[i]``, else gives ``alias[i]``.
+
+    Each of the V columns holds mass 1/V: an under-full word is topped up from an over-full one.
+    """
+    V = len(probs)
+    scaled = probs * V
+    threshold = np.ones(V)
+    alias = np.arange(V, dtype=np.int64)
+    small = [i for i in range(V) if scaled[i] < 1.0]
+    large = [i for i in range(V) if scaled[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        threshold[s], alias[s] = scaled[s], g
+        scaled[g] -= 1.0 - scaled[s]
+        (small if scaled[g] < 1.0 else large).append(g)
+    # columns left over by rounding keep threshold 1, except a word of probability 0: never drawn
+    zero = probs == 0
+    threshold[zero], alias[zero] = 0.0, int(np.argmax(probs))
+    return threshold, alias
