@@ -41,8 +41,8 @@ class DataLoader:
         rng: ``numpy.random.Generator``, int seed, or None (fresh entropy: not reproducible).
 
     Raises:
-        ConfigError: batch_size not a positive int, shuffle/drop_last not bool, rng of another type, or a
-            dataset without ``__len__``/``__getitem__``.
+        ConfigError: batch_size not a positive int, shuffle/drop_last not bool, rng of another type or a negative
+            seed, or a dataset without ``__len__``/``__getitem__``.
     """
 
     def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False, rng=None):
@@ -53,10 +53,10 @@ class DataLoader:
         for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise ConfigError(f"DataLoader: {name} must be a bool, got {flag!r}")
-        if rng is not None and not isinstance(rng, (np.random.Generator, numbers.Integral)):
-            raise ConfigError(
-                f"DataLoader: rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}"
-            )
+        if rng is not None and not isinstance(rng, np.random.Generator) and (
+            isinstance(rng, bool) or not isinstance(rng, numbers.Integral) or rng < 0
+        ):
+            raise ConfigError(f"DataLoader: rng must be a numpy Generator, an int seed >= 0 or None, got {rng!r}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)

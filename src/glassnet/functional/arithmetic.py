@@ -28,7 +28,19 @@ def _binary_operands(name: str, a, b) -> tuple[Tensor, Tensor]:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together") from None
-    return a, b
+    return promote_to_float(a, b)
+
+
+def promote_to_float(*ts: Tensor) -> tuple[Tensor, ...]:
+    """Cast integer/bool operands to the dtype of the float operand they meet (as torch does).
+
+    NumPy would promote ``int64 + float32`` to float64: the op would silently
+    leave float32 and the float32 input would get a float64 gradient.
+    """
+    floats = [t.dtype for t in ts if t.dtype.kind == "f"]
+    if not floats:
+        return ts
+    return tuple(Tensor(t.data.astype(floats[0])) if t.dtype.kind in "biu" else t for t in ts)
 
 
 class Add(Function):

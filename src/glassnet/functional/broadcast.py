@@ -7,8 +7,10 @@ it with the one array helper :func:`unbroadcast`.
 
 from __future__ import annotations
 
+import operator
+
 from glassnet.autograd import Function, Tensor, as_tensor
-from glassnet.errors import ShapeError
+from glassnet.errors import ConfigError, ShapeError
 
 __all__ = ["broadcast_to", "sum_to", "unbroadcast"]
 
@@ -28,6 +30,15 @@ def unbroadcast(grad, shape: tuple[int, ...]):
     if lead:
         out = out.reshape(out.shape[lead:])
     return out
+
+
+def _shape_arg(name: str, shape) -> tuple[int, ...]:
+    """``shape`` (an int or a sequence of ints) as a tuple; a float or string size is an error, not truncated."""
+    try:
+        items = (shape,) if isinstance(shape, str) or not hasattr(shape, "__iter__") else tuple(shape)
+        return tuple(operator.index(s) for s in items)
+    except TypeError:
+        raise ConfigError(f"{name}: shape must be an int or a sequence of ints, got {shape!r}") from None
 
 
 def _check_broadcastable(name: str, src: tuple[int, ...], shape: tuple[int, ...]) -> None:
@@ -71,9 +82,10 @@ def broadcast_to(x, shape) -> Tensor:
 
     Raises:
         ShapeError: if ``x.shape`` cannot broadcast to ``shape``.
+        ConfigError: if ``shape`` holds something other than ints.
     """
     x = as_tensor(x)
-    shape = tuple(int(s) for s in shape)
+    shape = _shape_arg("broadcast_to", shape)
     _check_broadcastable("broadcast_to", x.shape, shape)
     if x.shape == shape:
         return x
@@ -91,9 +103,10 @@ def sum_to(x, shape) -> Tensor:
 
     Raises:
         ShapeError: if ``shape`` does not broadcast to ``x.shape``.
+        ConfigError: if ``shape`` holds something other than ints.
     """
     x = as_tensor(x)
-    shape = tuple(int(s) for s in shape)
+    shape = _shape_arg("sum_to", shape)
     _check_broadcastable("sum_to", shape, x.shape)
     if x.shape == shape:
         return x

@@ -72,12 +72,14 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
             deterministic run.
 
     Raises:
-        ConfigError: if ``p`` is not in ``[0, 1)`` or ``rng`` is of the wrong kind.
+        ConfigError: if ``p`` is not in ``[0, 1)``, ``training`` is not a bool or ``rng`` is of the wrong kind.
         DTypeError: if ``x`` is not a float array.
     """
     x = as_tensor(x)
     if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p < 1:
         raise ConfigError(f"dropout: p must be a number in [0, 1), got {p!r}")
+    if not isinstance(training, (bool, np.bool_)):
+        raise ConfigError(f"dropout: training must be a bool, got {training!r}")
     if x.dtype.kind != "f":
         raise DTypeError(f"dropout: x must be a float array (float32 or float64), got dtype {x.dtype}")
     gen = _generator(rng)

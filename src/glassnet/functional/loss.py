@@ -16,6 +16,8 @@ training.
 
 from __future__ import annotations
 
+import numpy as np
+
 from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.activation import log_softmax_array, require_float, sigmoid_array
@@ -194,7 +196,7 @@ def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: s
         ShapeError: if ``logits`` has no class axis, if ``labels.shape`` is not
             ``logits.shape[:-1]``, or if a label is outside ``[0, K)`` and not ``ignore_index``.
         DTypeError: if ``logits`` is not float or ``labels`` not integer.
-        ConfigError: for an unknown ``reduction``.
+        ConfigError: for an unknown ``reduction`` or a non-integer ``ignore_index``.
 
     Reference: Bishop, *Pattern Recognition and Machine Learning* (2006), §4.3.4
     (softmax with cross-entropy: gradient ``y_k - t_k``).
@@ -209,6 +211,8 @@ def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: s
             f"{name}: labels must have shape logits.shape[:-1] (logits (N, K) with labels (N,), "
             f"or (N, T, K) with (N, T)), got logits {logits.shape} and labels {labels.shape}"
         )
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise ConfigError(f"{name}: ignore_index must be an int, got {ignore_index!r}")
     k = logits.shape[-1]
     lab = labels.data
     bad = (lab != ignore_index) & ((lab < 0) | (lab >= k))

@@ -97,12 +97,14 @@ def clip(x, lo, hi) -> Tensor:
         lo, hi: Python numbers; either may be ``None`` for no bound on that side.
 
     Raises:
-        ConfigError: if a bound is not a real number or ``None``, both are
+        ConfigError: if a bound is not a real number or ``None`` (or is NaN), both are
             ``None``, or ``lo > hi``.
     """
     for name, v in (("lo", lo), ("hi", hi)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
             raise ConfigError(f"clip: {name} must be a real number or None, got {type(v).__name__}")
+        if v is not None and v != v:  # np.clip with a NaN bound would make every value NaN
+            raise ConfigError(f"clip: {name} must not be NaN")
     if lo is None and hi is None:
         raise ConfigError("clip: at least one of lo and hi must be given, got both None")
     if lo is not None and hi is not None and lo > hi:

@@ -17,6 +17,7 @@ from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.backend import get_array_module
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.functional._axis import normalize_axis
+from glassnet.functional.arithmetic import promote_to_float
 
 __all__ = ["reshape", "transpose", "getitem", "concat", "stack", "split", "flatten"]
 
@@ -211,7 +212,7 @@ def _tensors(name: str, xs) -> list[Tensor]:
         raise ConfigError(f"{name}: xs must be a list or tuple of tensors, got {type(xs).__name__}")
     if not xs:
         raise ConfigError(f"{name}: xs must hold at least one tensor, got an empty sequence")
-    return [as_tensor(x) for x in xs]
+    return list(promote_to_float(*(as_tensor(x) for x in xs)))  # int parts take the float parts' dtype
 
 
 class Concat(Function):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from glassnet import functional as F
-from glassnet.errors import ShapeError
+from glassnet.autograd import as_tensor
+from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn import init
 from glassnet.nn.module import Module, check_size
 from glassnet.nn.parameter import Parameter
@@ -34,7 +37,7 @@ class Linear(Module):
         rng: numpy Generator, int seed or None for the initial weights.
 
     Raises:
-        ConfigError: if a size is not a positive int or ``rng`` is invalid.
+        ConfigError: if a size is not a positive int, ``bias`` is not a bool or ``rng`` is invalid.
         ShapeError: (forward) if ``x``'s last axis is not the layer's D.
     """
 
@@ -42,14 +45,17 @@ class Linear(Module):
         super().__init__()
         self.in_features = check_size("Linear", "in_features", in_features)
         self.out_features = check_size("Linear", "out_features", out_features)
+        if not isinstance(bias, (bool, np.bool_)):
+            raise ConfigError(f"Linear: bias must be a bool, got {bias!r}")
         rng = init.as_generator(rng, "Linear: rng")
         D, H = self.in_features, self.out_features
         self.W = Parameter(init.linear_uniform((D, H), D, rng))  # (D, H)
         self.b = Parameter(init.linear_uniform((H,), D, rng)) if bias else None  # (H,)
 
     def forward(self, x: Any) -> Any:
-        shape = getattr(x, "shape", None)
-        if shape is None or len(shape) == 0 or shape[-1] != self.in_features:
+        x = as_tensor(x)  # a nested list of floats works as in F.linear (and its shape can be reported)
+        shape = x.shape
+        if len(shape) == 0 or shape[-1] != self.in_features:
             raise ShapeError(f"Linear: x must be (N, D), (N, T, D) or (*, D) with D == {self.in_features}, got {shape}")
         return F.linear(x, self.W, self.b)  # (*, H)
 

@@ -386,7 +386,7 @@ class Module:
             convert = lambda a: to_device(a, target)
         else:
             try:
-                dtype = np.dtype(target)
+                dtype = None if target is None else np.dtype(target)  # np.dtype(None) would be float64
             except TypeError:
                 dtype = None
             if dtype is None or dtype not in FLOAT_DTYPES:  # (np.dtype(None) == float64, hence the first test)
