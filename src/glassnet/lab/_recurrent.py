@@ -101,15 +101,17 @@ def train_adding(model, optimizer, T: int, *, steps: int, batch_size: int, max_n
     for step in steps_iter:
         x, y = adding_problem(batch_size, T, rng=data_rng)
         try:
-            loss = F.mean_squared_error(model(x), y)
-            check_finite(loss.item(), step)
-            optimizer.zero_grad()
-            loss.backward()
-            if max_norm is not None:
-                clip_grad_norm_(optimizer.params, max_norm)  # raises NonFiniteError on an inf/NaN norm
-            else:
-                check_finite(_grad_norm(optimizer.params), step, "gradient norm")
-            optimizer.step()
+            # overflow is the event an exploding run is checked for (below, by value): no RuntimeWarning spam
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss = F.mean_squared_error(model(x), y)
+                check_finite(loss.item(), step)
+                optimizer.zero_grad()
+                loss.backward()
+                if max_norm is not None:
+                    clip_grad_norm_(optimizer.params, max_norm)  # raises NonFiniteError on an inf/NaN norm
+                else:
+                    check_finite(_grad_norm(optimizer.params), step, "gradient norm")
+                optimizer.step()
         except NonFiniteError as err:
             log.diverged = str(err)
             break

@@ -54,7 +54,7 @@ class Sunspots(Experiment):
         test_fraction: float = field(default=0.2, metadata={"help": "last fraction of years held out"})
         eval_every: int = field(default=50, metadata={"help": "steps between test evaluations (for the plot)"})
 
-    quick = {"steps": 200, "hidden": 16}
+    quick = {"steps": 150, "hidden": 16}
 
     def run(self, config, ctx):
         years, counts = load_yearly_sunspots()
