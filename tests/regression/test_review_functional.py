@@ -279,3 +279,16 @@ def test_property_getitem_grad_counts_every_pick(shape, data):
     counts = np.zeros(shape)
     np.add.at(counts, index, 1.0)
     np.testing.assert_array_equal(x.grad, counts)
+
+
+def test_bug_grad_h_norms_rejects_out_of_range_layer():
+    # layer % num_layers made layer=2 of a 2-layer LSTM silently return layer 0's record
+    m = nn.LSTM(2, 3, num_layers=2, record_grad=True, rng=0)
+    hs, _ = m(np.ones((2, 4, 2), np.float32))
+    F.sum(hs).backward()
+    np.testing.assert_array_equal(m.grad_h_norms(layer=-1), m.grad_h_norms(layer=1))
+    for bad in (2, -3, 1.0):
+        with pytest.raises(ConfigError, match="LSTM.grad_h_norms: layer must be"):
+            m.grad_h_norms(layer=bad)
+    with pytest.raises(ConfigError, match="LSTM.grad_h_norms: direction must be"):
+        m.grad_h_norms(direction=1)

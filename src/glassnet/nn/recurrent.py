@@ -186,9 +186,15 @@ class _Recurrent(Module):
         Plot it against ``T - t`` to see gradients vanish (or explode).
 
         Raises:
-            ConfigError: if nothing was recorded for that layer and direction.
+            ConfigError: if ``layer`` is not in ``[-L, L)`` or ``direction`` not in ``[0, dirs)``,
+                or if nothing was recorded for that layer and direction.
         """
-        layer = layer % self.num_layers
+        name, L, dirs = type(self).__name__, self.num_layers, self.num_directions
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -L <= layer < L:
+            raise ConfigError(f"{name}.grad_h_norms: layer must be an int in [-{L}, {L}), got {layer!r}")
+        if isinstance(direction, bool) or not isinstance(direction, (int, np.integer)) or not 0 <= direction < dirs:
+            raise ConfigError(f"{name}.grad_h_norms: direction must be an int in [0, {dirs}), got {direction!r}")
+        layer = int(layer) % L  # a negative layer counts from the last
         g = self.grad_h.get((layer, direction))
         if g is None:
             raise ConfigError(
