@@ -292,3 +292,15 @@ def test_bug_grad_h_norms_rejects_out_of_range_layer():
             m.grad_h_norms(layer=bad)
     with pytest.raises(ConfigError, match="LSTM.grad_h_norms: direction must be"):
         m.grad_h_norms(direction=1)
+
+
+def test_bug_optimizer_step_rejects_grad_of_another_shape():
+    # a hand-set (3,) grad on a (2, 3) parameter was broadcast into the update silently
+    from glassnet import optim
+
+    p = nn.Parameter(np.ones((2, 3), np.float32))
+    p.grad = np.ones(3, np.float32)
+    for make in (lambda: optim.SGD([p], lr=0.1), lambda: optim.Adam([p])):
+        with pytest.raises(ShapeError, match=r"step: params\[0\].grad has shape \(3,\)"):
+            make().step()
+    np.testing.assert_array_equal(p.data, 1.0)

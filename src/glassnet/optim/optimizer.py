@@ -94,11 +94,21 @@ class Optimizer:
         raise NotImplementedError
 
     def step(self) -> None:
-        """Update every parameter that has a gradient, once, in place; skip those whose ``grad`` is None."""
+        """Update every parameter that has a gradient, once, in place; skip those whose ``grad`` is None.
+
+        Raises:
+            ShapeError: if a gradient's shape differs from its parameter's (a hand-set ``grad`` would
+                otherwise broadcast silently into the in-place update).
+        """
         with no_grad():
-            for p, state in zip(self.params, self.state):
+            for i, (p, state) in enumerate(zip(self.params, self.state)):
                 if p.grad is None:
                     continue
+                if p.grad.shape != p.data.shape:
+                    raise ShapeError(
+                        f"{type(self).__name__}.step: params[{i}].grad has shape {p.grad.shape}, "
+                        f"expected the parameter's {p.data.shape}"
+                    )
                 state["step"] = state.get("step", 0) + 1
                 self._update(p.data, p.grad, state)
 
