@@ -87,6 +87,7 @@ class TrainLog:
     steps: int = 0
     solved_at: int | None = None
     diverged: str | None = None
+    diverged_at: int | None = None
 
 
 def train_adding(model, optimizer, T: int, *, steps: int, batch_size: int, max_norm: float | None, data_rng,
@@ -113,7 +114,7 @@ def train_adding(model, optimizer, T: int, *, steps: int, batch_size: int, max_n
                     check_finite(_grad_norm(optimizer.params), step, "gradient norm")
                 optimizer.step()
         except NonFiniteError as err:
-            log.diverged = str(err)
+            log.diverged, log.diverged_at = str(err), step
             break
         log.steps = step
         if step % eval_every == 0 or step == steps:

@@ -64,7 +64,7 @@ class GradientClipping(Experiment):
                     progress=lambda it, d=label: ctx.progress(it, desc=d),
                 )
                 mse = float("nan") if log.diverged else mse_on(model, *val)
-                curves[label] = log.curve
+                curves[label] = ([(0, initial)] + log.curve, log.diverged_at)
                 rows.append({
                     "lr": lr, "clipping": "none" if clip is None else f"norm {clip:g}",
                     "outcome": f"NonFiniteError at {log.diverged}" if log.diverged else f"completed {log.steps} steps",
@@ -77,13 +77,16 @@ class GradientClipping(Experiment):
         for i, lr in enumerate(config.lrs):
             for clip, ls in ((None, "--"), (config.max_norm, "-")):
                 label = f"lr={lr:g}, " + ("no clip" if clip is None else f"clip {clip:g}")
-                c = curves[label]
+                c, diverged_at = curves[label]
                 if c:
                     ax.semilogy(*zip(*c), ls=ls, color=f"C{i}", marker="." if clip is None else None, label=label)
+                if diverged_at is not None:
+                    ax.semilogy([diverged_at], [ADDING_TARGET_VAR * 10], "x", color=f"C{i}", ms=10,
+                                label=f"{label}: NonFiniteError at step {diverged_at}")
         ax.axhline(ADDING_TARGET_VAR, color="gray", ls=":", lw=1, label="constant guess")
         ax.set(xlabel="training step", ylabel="validation MSE",
                title=f"identity-initialised ReLU RNN, adding problem T={config.T}\n"
-                     "(dashed: no clipping; a curve that stops diverged)")
+                     "(dashed: no clipping; x: training stopped, loss or gradient not finite)")
         ax.legend(fontsize=7)
         ctx.savefig(fig, "clipping_curves")
 

@@ -37,14 +37,14 @@ def _char_corpus(root, quick_chars: int | None):
 def _word_corpus(root, quick_words: int | None):
     valid = join_sentences(load_ptb("valid", root=root))
     test = join_sentences(load_ptb("test", root=root))
+    if quick_words:
+        valid, test = valid[:quick_words], test[: quick_words // 2]
     # the PTB vocabulary is fixed by its preprocessing (10k types incl. <unk>); the types of the two splits stand
     # in for it, so a test word unseen in training is still a known type
     vocab = sorted(set(valid) | set(test))
     lookup = {w: i for i, w in enumerate(vocab)}
     train_ids = np.array([lookup[w] for w in valid], dtype=np.int64)
     test_ids = np.array([lookup[w] for w in test], dtype=np.int64)
-    if quick_words:
-        train_ids, test_ids = train_ids[:quick_words], test_ids[: quick_words // 2]
     return train_ids, test_ids, vocab, " ".join
 
 
@@ -78,7 +78,7 @@ class LanguageModel(Experiment):
         sample_length: int = field(default=200, metadata={"help": "tokens sampled from each LSTM for the notes"})
         temperature: float = field(default=0.8, metadata={"help": "sampling temperature"})
 
-    quick = {"char_hidden": 64, "char_steps": 80, "char_chars": 60_000, "word_hidden": 64, "word_embed": 64,
+    quick = {"char_hidden": 64, "char_steps": 60, "char_chars": 40_000, "word_hidden": 64, "word_embed": 64,
              "word_steps": 30, "word_words": 20_000, "sample_length": 60, "batch_size": 16, "bptt": 20}
 
     def run(self, config, ctx):
