@@ -320,9 +320,10 @@ def _run_backward(roots: list[tuple[Tensor, Any]], retain_graph: bool) -> None:
         for x, gx in zip(f.inputs, gxs):
             if gx is None or not x.requires_grad:
                 continue
-            if gx.shape != x.data.shape:
+            if gx.shape != x.data.shape or gx.dtype != x.data.dtype:
                 raise GraphError(
-                    f"{type(f).__name__}.backward: gradient shape {gx.shape} != input shape {x.data.shape}"
+                    f"{type(f).__name__}.backward: gradient {gx.shape} {gx.dtype} does not match "
+                    f"input {x.data.shape} {x.data.dtype}"
                 )
             if x.creator is None:
                 _accumulate_leaf(x, gx)
