@@ -6,8 +6,6 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from glassnet.lab.base import INCONCLUSIVE, Experiment, Outcome, verdict_from
 from glassnet.text import Vocabulary
 from glassnet.zoo.word2vec import Word2Vec, WordVectors, train_word2vec

@@ -1,0 +1,77 @@
+"""What the seq2seq experiments share: encoding text pairs as padded id arrays, training, exact-match scoring.
+
+Private to the lab (the registry skips modules whose name starts with ``_``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassnet.errors import NonFiniteError
+from glassnet.optim import Adam, clip_grad_norm_
+from glassnet.text import Vocabulary, pad_sequences
+
+TOPIC = "Seq2seq and attention"
+
+
+def one_blas_thread():
+    """A context that limits BLAS to one thread: these models multiply small matrices, where extra BLAS threads
+    only add synchronisation (7x slower per step measured on a shared 2-core machine)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
+
+
+def encode_pairs(src_vocab: Vocabulary, tgt_vocab: Vocabulary, sources, targets):
+    """Token sequences -> ``(src (N, S), src_lengths (N,), tgt (N, T+2))``: targets wrapped in <bos> .. <eos>."""
+    src, lengths = pad_sequences([src_vocab.encode(s) for s in sources], src_vocab.pad_id)
+    tgt, _ = pad_sequences([tgt_vocab.encode(t, bos=True, eos=True) for t in targets], tgt_vocab.pad_id)
+    return src, np.maximum(lengths, 1), tgt
+
+
+def batch_of(arrays, idx):
+    """Rows ``idx`` of ``(src, lengths, tgt)``, padding trimmed to the longest row of the batch."""
+    src, lengths, tgt = (a[idx] for a in arrays)
+    S = int(lengths.max())
+    T = int((tgt != 0).sum(axis=1).max())
+    return src[:, :S], lengths, tgt[:, :T]
+
+
+def train_seq2seq(model, arrays, steps: int, batch_size: int, lr: float, rng, ctx, desc: str,
+                  max_norm: float = 5.0, on_step=None, start_step: int = 0, opt=None):
+    """Adam on the teacher-forced cross-entropy with gradient-norm clipping; returns (losses, optimizer).
+
+    Raises:
+        NonFiniteError: naming the step where the loss stopped being finite.
+    """
+    opt = opt or Adam(list(model.parameters()), lr=lr)
+    n = len(arrays[0])
+    losses = []
+    for step in ctx.progress(range(start_step + 1, steps + 1), total=steps - start_step, desc=desc):
+        src, lengths, tgt = batch_of(arrays, rng.integers(0, n, batch_size))
+        loss = model.loss(src, tgt, lengths)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteError(f"step {step}: loss is {value}")
+        opt.zero_grad()
+        loss.backward()
+        clip_grad_norm_(opt.params, max_norm)
+        opt.step()
+        losses.append(value)
+        if on_step is not None:
+            on_step(step, opt)
+    return losses, opt
+
+
+def exact_match(model, arrays, tgt_vocab: Vocabulary, max_len: int, batch_size: int = 500) -> np.ndarray:
+    """Per pair: 1.0 if greedy decoding reproduces the target exactly, else 0.0."""
+    src, lengths, tgt = arrays
+    hits = []
+    for i in range(0, len(src), batch_size):
+        sl = slice(i, i + batch_size)
+        S = int(lengths[sl].max())
+        out = model.greedy(src[sl, :S], lengths[sl], max_len=max_len)
+        hits += [float(tgt_vocab.decode(o) == tgt_vocab.decode(t)) for o, t in zip(out, tgt[sl])]
+    return np.array(hits)
