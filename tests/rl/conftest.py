@@ -42,6 +42,15 @@ class Line(gym.Env):
         return np.array([self.t], np.float32), 1.0, self.t >= self.length, False, {}
 
 
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Tiny matrices: a second BLAS thread only adds contention on a shared machine."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
 @pytest.fixture
 def chain():
     """(terminating chain, chain cut by a one-step time limit)."""

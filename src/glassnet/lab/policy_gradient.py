@@ -81,31 +81,34 @@ class PolicyGradient(Experiment):
     quick = {"episodes": 120, "eval_episodes": 20, "improvement_factor": 3.0}
 
     def run(self, config, ctx):
+        from threadpoolctl import threadpool_limits
+
         rng = ctx.rng
         make = lambda s: envs.make(envs.CART_POLE, seed=s)  # noqa: E731
         train_envs = [make(envs.seed_for(rng)) for _ in range(config.envs_per_batch)]
         eval_seed = envs.seed_for(rng)
         agent = Reinforce(4, 2, hidden=(config.hidden,), lr=config.lr, baseline_lr=config.baseline_lr,
                           gamma=config.gamma, normalize=config.normalize, rng=rng)
-        random_return = random_policy_return(2, config.eval_episodes, eval_seed)
-
-        returns, evaluations, solved_at = [], [], None
-        bar = ctx.progress(total=config.episodes, desc="episodes")
-        while len(returns) < config.episodes and solved_at is None:
-            batch = run_episodes(train_envs, agent.act)
-            agent.update(batch)
-            returns += [t.ret for t in batch]
-            bar.update(len(batch))
-            if np.mean(returns[-20:]) >= config.eval_threshold:
+        # tiny matrices: one BLAS thread is faster than several fighting over the cores
+        with threadpool_limits(1, user_api="blas"):
+            random_return = random_policy_return(2, config.eval_episodes, eval_seed)
+            returns, evaluations, solved_at = [], [], None
+            bar = ctx.progress(total=config.episodes, desc="episodes")
+            while len(returns) < config.episodes and solved_at is None:
+                batch = run_episodes(train_envs, agent.act)
+                agent.update(batch)
+                returns += [t.ret for t in batch]
+                bar.update(len(batch))
+                if np.mean(returns[-20:]) >= config.eval_threshold:
+                    evaluations.append((len(returns), float(evaluate(make, agent.act, config.eval_episodes,
+                                                                     eval_seed).mean())))
+                    ctx.log(f"episode {len(returns)}: evaluation mean {evaluations[-1][1]:.1f}")
+                    if evaluations[-1][1] >= config.solve_return:
+                        solved_at = len(returns)
+            bar.close()
+            if not evaluations or evaluations[-1][0] != len(returns):
                 evaluations.append((len(returns), float(evaluate(make, agent.act, config.eval_episodes,
                                                                  eval_seed).mean())))
-                ctx.log(f"episode {len(returns)}: evaluation mean {evaluations[-1][1]:.1f}")
-                if evaluations[-1][1] >= config.solve_return:
-                    solved_at = len(returns)
-        bar.close()
-        if not evaluations or evaluations[-1][0] != len(returns):
-            evaluations.append((len(returns), float(evaluate(make, agent.act, config.eval_episodes,
-                                                             eval_seed).mean())))
         final = evaluations[-1][1]
         if config.improvement_factor > 0:
             ok = final >= config.improvement_factor * random_return

@@ -134,9 +134,10 @@ def huber_loss(x, y, delta: float = 1.0) -> Tensor:
     """
     if not delta > 0:
         raise ConfigError(f"huber_loss: delta must be > 0, got {delta}")
+    x_shape, y_shape = tuple(np.shape(getattr(x, "data", x))), tuple(np.shape(getattr(y, "data", y)))
+    if x_shape != y_shape:
+        raise ShapeError(f"huber_loss: x and y must have one shape, got {x_shape} and {y_shape}")
     d = F.sub(x, y)
-    if d.shape != tuple(x.shape) or d.shape != tuple(np.shape(y.data if isinstance(y, Tensor) else y)):
-        raise ShapeError(f"huber_loss: x and y must have one shape, got {tuple(x.shape)} and {np.shape(y)}")
     c = F.clip(d, -delta, delta)
     sign = np.sign(d.data)
     return F.mean(0.5 * c * c + (delta * sign) * (d - c))
