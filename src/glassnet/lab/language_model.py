@@ -130,9 +130,8 @@ class LanguageModel(Experiment):
         key = {"tiny-shakespeare (chars)": "char", "PTB (words)": "word"}
         metrics = {f"{key[c]}_{m}_perplexity": v for (c, m), v in ppl.items()}
         for c in corpora:
-            gain = 1.0 - ppl[(c, "lstm")] / ppl[(c, "rnn")]
-            notes.insert(0, f"{c}: the LSTM's perplexity is {100 * gain:+.1f}% below the RNN's "
-                            f"and {100 * (1.0 - ppl[(c, 'lstm')] / ppl[(c, 'unigram')]):.0f}% below the unigram's.")
+            notes.insert(0, f"{c}: perplexity ratio LSTM/RNN {ppl[(c, 'lstm')] / ppl[(c, 'rnn')]:.3f}, "
+                            f"LSTM/unigram {ppl[(c, 'lstm')] / ppl[(c, 'unigram')]:.3f}.")
         notes.insert(0, f"Truncated BPTT: {config.batch_size} parallel rows, {config.bptt} steps per update, state "
                         f"carried across chunks; Adam lr {config.lr}, gradient norm clipped at {config.max_norm}.")
         return Outcome(verdict_from(ok), metrics, rows, notes)
