@@ -31,7 +31,7 @@ def test_fast_sgd_step_equals_autograd_step(mode):
     loss = model(inputs, targets, negatives, mask, reduction="sum")
     loss.backward()
     lr = 0.1
-    fast = sgd_step(model, inputs, targets, negatives, lr, mask)
+    fast = sgd_step(model, inputs, targets, negatives, lr, mask, cbow_update="exact")
     assert fast == pytest.approx(loss.item(), rel=1e-12)
     np.testing.assert_allclose(model.W_in.data, W_in - lr * model.W_in.grad, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(model.W_out.data, W_out - lr * model.W_out.grad, rtol=1e-12, atol=1e-14)
@@ -92,5 +92,20 @@ def test_bad_inputs():
     m = Word2Vec(5, 2)
     with pytest.raises(ConfigError, match="window must be an int >= 1, got 0"):
         train_word2vec(m, [np.array([0, 1])], np.ones(5), window=0)
+    with pytest.raises(ConfigError, match="cbow_update must be 'word2vec' or 'exact'"):
+        train_word2vec(m, [np.array([0, 1])], np.ones(5), cbow_update="mean")
     with pytest.raises(ShapeError, match=r"counts must be \(V,\) with V == 5, got \(4,\)"):
         train_word2vec(m, [np.array([0, 1])], np.ones(4))
+
+
+def test_cbow_word2vec_update_is_undivided():
+    model = Word2Vec(4, 2, "cbow", rng=0).to(np.float64)
+    model.W_out.data[...] = 1.0
+    inputs, mask = np.array([[0, 1]]), np.array([[True, True]])
+    before = model.W_in.data.copy()
+    sgd_step(model, inputs, np.array([2]), np.array([[3]]), 0.1, mask)  # default: word2vec.c's update
+    d_word2vec = model.W_in.data - before
+    model.W_in.data[...] = before
+    model.W_out.data[...] = 1.0
+    sgd_step(model, inputs, np.array([2]), np.array([[3]]), 0.1, mask, cbow_update="exact")
+    np.testing.assert_allclose(d_word2vec[:2], 2 * (model.W_in.data - before)[:2], rtol=1e-12)
