@@ -7,6 +7,8 @@
 * :mod:`~glassnet.rl.schedules` -- epsilon and step-size schedules.
 * :mod:`~glassnet.rl.td` -- tabular Q-learning and SARSA.
 * :mod:`~glassnet.rl.returns` -- discounted returns G_t and their normalisation.
+* :mod:`~glassnet.rl.rollout` -- whole episodes in several envs side by side; evaluation.
+* :mod:`~glassnet.rl.networks` -- the small MLPs of the neural agents.
 * :mod:`~glassnet.rl.reinforce` -- REINFORCE with a learned baseline (policy gradient).
 * :mod:`~glassnet.rl.dqn` -- DQN: Q-network, replay buffer, target network.
 
