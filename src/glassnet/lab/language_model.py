@@ -53,7 +53,7 @@ class LanguageModel(Experiment):
     topic = TOPIC
     claim = (
         "A recurrent language model predicts real text far better than word or character frequencies alone, "
-        "and an LSTM better than a simple RNN of the same size."
+        "and an LSTM better than a simple RNN with the same hidden size."
     )
     criterion = (
         "held-out perplexity on both corpora (tiny-shakespeare characters: last 10% of the text; PTB words: "
