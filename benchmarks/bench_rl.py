@@ -199,7 +199,8 @@ def main(argv=None) -> None:
         for env_id in (envs.FROZEN_LAKE, envs.CLIFF_WALKING):
             rates = best_rate(tabular_runs(env_id, args.tabular_episodes), args.repeats)
             raw, q = rates["random actions (env only)"], rates["Q-learning"]
-            rows.append((f"tabular Q-learning, {env_id}", "env only (random)", raw, q, "Q-learning / env only", q / raw))
+            rows.append((f"tabular Q-learning, {env_id}", "env only (random)", raw, q, "Q-learning / env only",
+                         q / raw))
         for label, runs in (
             ("REINFORCE+baseline, CartPole-v1", {"torch": reinforce_run(TorchReinforce, args.reinforce_iterations),
                                                 "glassnet": reinforce_run(Reinforce, args.reinforce_iterations)}),

@@ -14,6 +14,7 @@ _ROWS, _COLS = 4, 12
 # the row just above the cliff, between start and goal: the "optimal" path runs along it
 _EDGE = set(range(2 * _COLS + 1, 3 * _COLS - 1))
 _OPTIMAL_RETURN = -13.0
+_GOAL = _ROWS * _COLS - 1
 
 
 class CliffWalking(Experiment):
@@ -45,6 +46,7 @@ class CliffWalking(Experiment):
         online = {a: np.zeros((config.runs, config.episodes)) for a in algorithms}
         greedy_return = {a: np.zeros(config.runs) for a in algorithms}
         edge_cells = {a: np.zeros(config.runs) for a in algorithms}
+        reached = {a: np.zeros(config.runs, dtype=bool) for a in algorithms}
         paths = {}
         for run in ctx.progress(range(config.runs), desc="runs"):
             for algorithm in algorithms:
@@ -54,11 +56,15 @@ class CliffWalking(Experiment):
                 online[algorithm][run] = [s.ret for s in stats]
                 greedy_return[algorithm][run], states = greedy_rollout(env, Q, max_steps=200)
                 edge_cells[algorithm][run] = sum(s in _EDGE for s in states)
+                # a greedy policy learnt under constant epsilon can loop in states it rarely leaves greedily
+                reached[algorithm][run] = states[-1] == _GOAL
                 paths.setdefault(algorithm, states)
 
         table = [
             {"algorithm": a, "greedy return (mean)": float(greedy_return[a].mean()),
+             "greedy return (median)": float(np.median(greedy_return[a])),
              "runs with -13": int((greedy_return[a] == _OPTIMAL_RETURN).sum()),
+             "greedy reaches goal": int(reached[a].sum()),
              "edge cells (mean)": float(edge_cells[a].mean()),
              "online return (mean)": float(online[a].mean())}
             for a in algorithms
@@ -73,6 +79,7 @@ class CliffWalking(Experiment):
         metrics = {
             "greedy_return": {a: float(greedy_return[a].mean()) for a in algorithms},
             "edge_cells": {a: float(edge_cells[a].mean()) for a in algorithms},
+            "greedy_reaches_goal": {a: int(reached[a].sum()) for a in algorithms},
             "online_return": {a: float(online[a].mean()) for a in algorithms},
         }
         self._plot(ctx, online, paths, config)
