@@ -319,3 +319,20 @@ def test_model_parameters_generator_is_accepted():
     opt = optim.SGD(model.parameters(), lr=0.1)
     assert len(opt.params) == 4
     assert "SGD(4 params, lr=0.1, momentum=0.0" in repr(opt)
+
+
+def test_load_state_dict_rejects_a_stepped_parameter_without_its_slots():
+    from glassnet.optim import SGD, Adam
+
+    p = nn.Parameter(np.ones(3))
+    opt = Adam([p], lr=0.1)
+    p.grad = np.ones(3)
+    opt.step()
+    state = opt.state_dict()
+    del state["state.0.exp_avg"]
+    with pytest.raises(ConfigError, match="state.0.exp_avg"):
+        Adam([p], lr=0.1).load_state_dict(state)
+    # plain SGD has no velocity slot to require
+    sgd = SGD([p], lr=0.1)
+    sgd.step()
+    SGD([p], lr=0.1).load_state_dict(sgd.state_dict())

@@ -139,6 +139,10 @@ class Optimizer:
                 out[f"state.{i}.{k}"] = int(v) if k == "step" else np.array(to_numpy(v))
         return out
 
+    def _required_slots(self, state: Mapping[str, Any]) -> tuple[str, ...]:
+        """The per-parameter slots a saved ``state`` must hold for each stepped parameter."""
+        return self.slots
+
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore ``lr``, the hyperparameters and every parameter's state from :meth:`state_dict`'s output.
 
@@ -184,6 +188,11 @@ class Optimizer:
                     mismatched.append(f"{key} (expected {self.params[i].shape}, got {array.shape})")
                 per_param[i][slot] = array
         missing += [f"state.{i}.step" for i, s in enumerate(per_param) if s and "step" not in s]
+        # a parameter that has taken steps must bring every slot its update reads,
+        # or the slot would silently restart at zero while the step count goes on
+        required = self._required_slots(state)
+        missing += [f"state.{i}.{slot}" for i, s in enumerate(per_param) if "step" in s
+                    for slot in required if slot not in s]
         if missing or unknown:
             raise ConfigError(f"{name}.load_state_dict: missing keys {missing}; unknown keys {unknown}")
         if mismatched:

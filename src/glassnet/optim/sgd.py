@@ -72,6 +72,10 @@ class SGD(Optimizer):
         self.weight_decay = check_number("SGD", "weight_decay", weight_decay, lo=0.0)
         self.momentum, self.nesterov = momentum, nesterov
 
+    def _required_slots(self, state) -> tuple[str, ...]:
+        # plain SGD (momentum 0) keeps no velocity
+        return self.slots if float(state.get("momentum", 0.0)) > 0.0 else ()
+
     def _update(self, w, g, state: dict[str, Any]) -> None:
         if self.weight_decay:
             g = g + self.weight_decay * w  # a new array: p.grad itself is never changed
