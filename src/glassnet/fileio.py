@@ -18,6 +18,12 @@ import numpy as np
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_savez", "load_npz"]
 
+# mkstemp creates its file with mode 0600; a written file gets the mode open() would give it (0666 less the
+# umask), or results and checkpoints would be unreadable to the rest of a team. Read once: os.umask can only
+# be read by setting it, which is not safe once threads run.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; create parent directories. Returns the path."""
@@ -29,6 +35,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         # also on KeyboardInterrupt: remove the partial temp file, keep the old target

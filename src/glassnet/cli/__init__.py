@@ -7,24 +7,49 @@ one line on stderr and exit status 2, with no traceback.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from glassnet.errors import GlassnetError
 
-__all__ = ["main", "cli"]
+__all__ = ["main", "cli", "OneLineError"]
+
+
+class OneLineError(click.ClickException):
+    """An error shown as one line ``glassnet: error: ...`` on stderr, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"glassnet: error: {self.format_message()}", err=True)
+
+
+def _one_line(e: click.UsageError) -> OneLineError:
+    """A click usage error (bad option, unknown command) as one line that points to the command's --help."""
+    message = " ".join(e.format_message().split())  # click's "Choose from:" lists span lines
+    path = e.ctx.command_path.split()[1:] if e.ctx is not None else []
+    return OneLineError(f"{message} (see '{' '.join(['glassnet', *path, '--help'])}')")
 
 
 class _Group(click.Group):
+    """The top-level group: every error of every sub-command becomes one line and exit status 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            raise _one_line(e) from None
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except GlassnetError as e:
-            click.echo(f"glassnet: error: {e}", err=True)
-            ctx.exit(2)
-        except FileNotFoundError as e:
-            click.echo(f"glassnet: error: {e}", err=True)
-            ctx.exit(2)
+        except click.UsageError as e:  # raised while a sub-command parses its options
+            raise _one_line(e) from None
+        except (GlassnetError, OSError) as e:
+            # OSError: an output folder under a file, a full disk, no permission: the user's to fix
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            raise OneLineError(" | ".join(lines) or type(e).__name__) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

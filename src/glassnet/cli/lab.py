@@ -25,7 +25,7 @@ def _parse_sets(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--quick", is_flag=True, help="Run the quick configuration (seconds) instead of the full one.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Folder for result.json and plots [default: runs/lab/NAME].")
-@click.option("--seed", type=int, default=0, show_default=True, help="The run's one seed.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="The run's one seed.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Folder holding the real data sets [default: the download cache].")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config field (repeatable).")
@@ -69,7 +69,7 @@ def lab_command(name, quick, out, seed, data_dir, sets, show_config, quiet):
               help="Folder for the per-experiment results and report.html.")
 @click.option("--full", is_flag=True, help="Run the full configurations (slow) instead of the quick ones.")
 @click.option("--only", multiple=True, metavar="NAME", help="Run only these experiments (repeatable).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None)
 @click.option("--resume", is_flag=True, help="Reuse results already in --out instead of running them again.")
 def report_command(out, full, only, seed, data_dir, resume):

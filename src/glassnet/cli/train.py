@@ -244,26 +244,9 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
         atomic_write_bytes(out / "learning_curve.png", _learning_curve_png(history, test["accuracy"], title))
     echo(f"test accuracy: {test['accuracy']:.2%} ({len(data['y_test'])} samples) after {trainer.epoch} epochs, "
          f"{trainer.seconds:.1f} s of training")
-    echo(f"wrote {out / 'metrics.json'}, {out / 'learning_curve.png'}, {out / CHECKPOINT}")
+    written = [out / "metrics.json", out / "learning_curve.png", out / CHECKPOINT, out / "best.npz"]
+    echo("wrote " + ", ".join(str(p) for p in written if p.exists()))
     return metrics
-
-
-class _OneLineErrors(click.Command):
-    """Usage errors (a bad option) as one line ``glassnet: error: ...`` and exit 2, without the usage block."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as e:
-            message = " ".join(e.format_message().split())  # click's "Choose from:" lists span lines
-            raise _OneLineError(f"{message} (see 'glassnet {ctx.info_name} --help')") from None
-
-
-class _OneLineError(click.ClickException):
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"glassnet: error: {self.format_message()}", err=True)
 
 
 def _epilog() -> str:
@@ -282,8 +265,8 @@ _FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden
                     "val_fraction", "patience", "schedule")
 
 
-@cli.command("train", cls=_OneLineErrors, epilog=_epilog())
-@click.argument("model", type=click.Choice(sorted(MODELS)))
+@cli.command("train", epilog=_epilog())
+@click.argument("model", metavar="MODEL", type=click.Choice(sorted(MODELS)))
 @click.option("--data", "data", type=click.Choice(sorted(DATASETS)), required=True, help="Data set to train on.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs [default: per data set, below].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
@@ -300,7 +283,7 @@ _FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden
 @click.option("--schedule", type=click.Choice(["none", "cosine"]), default=None,
               help="Learning-rate schedule: constant, or cosine annealing to 0 over --epochs "
                    "[default: per data set, below].")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the initial weights, dropout and shuffling (the test split is fixed).")
 @click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1,
               show_default=True, help="Fraction of the training split used for validation.")
@@ -336,21 +319,36 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
     if resume:
         from glassnet.train import load_checkpoint
 
-        saved = load_checkpoint(out / CHECKPOINT).config
+        checkpoint = load_checkpoint(out / CHECKPOINT)
+        saved = checkpoint.config
         for key in _FIXED_ON_RESUME:
             explicit = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
             if explicit and config[key] != saved.get(key):
                 raise ConfigError(f"--resume: --{key.replace('_', '-')} {config[key]!r} differs from the "
                                   f"checkpoint's {saved.get(key)!r}")
         config = {**saved, "epochs": config["epochs"] if epochs is not None else saved["epochs"]}
+        done = checkpoint.epoch
+        if config["epochs"] < done:
+            raise ConfigError(f"--resume: --epochs {config['epochs']} is fewer than the {done} epochs the "
+                              f"checkpoint has already completed")
+        if saved.get("schedule") == "cosine" and config["epochs"] != saved["epochs"]:
+            # the schedule's period T_max is the run's --epochs: past it the rate would climb back up
+            raise ConfigError(f"--resume: --epochs {config['epochs']} differs from the checkpoint's "
+                              f"{saved['epochs']}, which a cosine schedule anneals over")
     elif (out / CHECKPOINT).exists():
         click.echo(f"note: starting a new run in {out} (pass --resume to continue the old one instead)", err=True)
+    try:  # before any training: an --out under a file or without permission fails now, not after the run
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out: cannot create folder {out}: {e.strerror}") from None
     from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
     threadpool_limits(threads, user_api="blas")
     start = time.perf_counter()
     try:
-        run_training(config, out, resume=resume, progress=not quiet, echo=click.echo)
+        # overflow in a diverging run is reported once, by the trainer's non-finite check naming the step
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            run_training(config, out, resume=resume, progress=not quiet, echo=click.echo)
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted: {out / CHECKPOINT} holds the last completed epoch; "
                    f"continue with the same command plus --resume", err=True)

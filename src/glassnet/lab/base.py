@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -233,6 +234,8 @@ def run_experiment(
         atomic_write_json(out / "result.json", dataclasses.asdict(result))
     if printer is not None:
         printer(format_result(result))
+        if out is not None:
+            printer("wrote " + ", ".join(str(out / f) for f in ["result.json", *result.plots]))
         printer(f"verdict: {result.verdict}")
     return result
 

@@ -90,7 +90,7 @@ class DeepQNetwork(Experiment):
                    "random_policy_mean": random_return, "training_episodes": len(returns),
                    "updates": agent.updates, "evaluations": evaluations}
         table = [{"training episodes": len(returns), "solved at step": solved_step or "-",
-                  "final eval mean (100 ep.)": final, "random policy mean": random_return,
+                  f"final eval mean ({config.eval_episodes} ep.)": final, "random policy mean": random_return,
                   "ratio to random": final / random_return}]
         plot_learning_curve(ctx, returns, evaluations, config.solve_return, random_return,
                             "DQN on CartPole-v1 (greedy evaluations)", "learning_curve")

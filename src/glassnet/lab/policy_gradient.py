@@ -117,7 +117,7 @@ class PolicyGradient(Experiment):
         metrics = {"solved_at_episode": solved_at, "final_eval_mean": final, "random_policy_mean": random_return,
                    "training_episodes": len(returns), "evaluations": evaluations}
         table = [{"training episodes": len(returns), "solved at": solved_at if solved_at else "-",
-                  "final eval mean (100 ep.)": final, "random policy mean": random_return,
+                  f"final eval mean ({config.eval_episodes} ep.)": final, "random policy mean": random_return,
                   "ratio to random": final / random_return}]
         plot_learning_curve(ctx, returns, evaluations, config.solve_return, random_return,
                             "REINFORCE with baseline on CartPole-v1", "learning_curve")
