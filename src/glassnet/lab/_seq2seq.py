@@ -40,15 +40,19 @@ def batch_of(arrays, idx):
 
 
 def train_seq2seq(model, arrays, steps: int, batch_size: int, lr: float, rng, ctx, desc: str,
-                  max_norm: float = 5.0, on_step=None, start_step: int = 0, opt=None):
+                  max_norm: float = 5.0, on_step=None, start_step: int = 0, opt=None, losses=None):
     """Adam on the teacher-forced cross-entropy with gradient-norm clipping; returns (losses, optimizer).
+
+    Steps ``start_step + 1 .. steps`` are taken (a resumed run passes the steps already done and the restored
+    ``opt``); each step's loss is appended to ``losses`` (a new list by default), so ``on_step(step, opt)``
+    can read them, e.g. to checkpoint them.
 
     Raises:
         NonFiniteError: naming the step where the loss stopped being finite.
     """
     opt = opt or Adam(list(model.parameters()), lr=lr)
     n = len(arrays[0])
-    losses = []
+    losses = [] if losses is None else losses
     for step in ctx.progress(range(start_step + 1, steps + 1), total=steps - start_step, desc=desc):
         src, lengths, tgt = batch_of(arrays, rng.integers(0, n, batch_size))
         loss = model.loss(src, tgt, lengths)
