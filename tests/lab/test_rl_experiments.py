@@ -1,8 +1,13 @@
 """Each reinforcement-learning experiment's quick configuration, asserted on a fixed seed."""
 
+import itertools
+
+import numpy as np
 import pytest
 
+from glassnet.errors import ConfigError
 from glassnet.lab import get_experiment, run_experiment
+from glassnet.lab.policy_gradient import confirmation_seeds
 
 
 def quick(name, seed=0, **overrides):
@@ -23,6 +28,12 @@ def test_exploration_greedy_plateaus_lowest():
     assert optimal["epsilon=0.1"] > 0.7 > 0.45 > optimal["epsilon=0"]
     # with epsilon = 1 (pure exploration) in place of 0.01 the greedy agent is no longer lowest
     assert quick("exploration", extras=False, epsilons="0,1").verdict == "not supported"
+
+
+@pytest.mark.parametrize("epsilons", ["0.01,0.1", "0"])
+def test_exploration_without_greedy_baseline_or_explorer_is_a_config_error(epsilons):
+    with pytest.raises(ConfigError, match="exploration: epsilons must hold 0"):
+        quick("exploration", extras=False, runs=2, steps=5, epsilons=epsilons)
 
 
 def test_value_iteration_matches_monte_carlo(tmp_path):
@@ -53,9 +64,36 @@ def test_policy_gradient_quick_beats_random_policy():
     r = quick("policy-gradient")
     assert r.verdict == "supported"
     assert r.metrics["final_eval_mean"] >= 3 * r.metrics["random_policy_mean"]
+    # the quick run never reaches the evaluation threshold: its claim is only the weaker one
+    assert r.metrics["confirmations"] == [] and r.metrics["solved_at_episode"] is None
+
+
+def test_policy_gradient_solved_only_when_fresh_episodes_confirm():
+    # a lowered bar so that evaluations pass within 40 episodes (seed 0, numbers pinned below)
+    low = dict(episodes=40, eval_threshold=0, improvement_factor=0)
+    r = quick("policy-gradient", solve_return=40, **low)
+    # the first evaluation to pass (40.25) is not confirmed on fresh episodes; training goes on to a confirmed one
+    assert r.metrics["confirmations"] == [[16, 40.25, 34.9], [24, 52.6, 44.25]]
+    assert r.verdict == "supported" and r.metrics["solved_at_episode"] == 24
+    assert r.metrics["confirmation_mean"] == 44.25 and r.metrics["solving_eval_mean"] == 52.6
+    # the last evaluation passes but its confirmation does not: not solved
+    r = quick("policy-gradient", solve_return=60, **low)
+    assert r.metrics["evaluations"][-1][1] >= 60 > r.metrics["confirmation_mean"]
+    assert r.verdict == "not supported" and r.metrics["solved_at_episode"] is None
+    assert r.table[0]["confirmation mean (20 fresh ep.)"] == r.metrics["confirmation_mean"]
+
+
+def test_confirmation_seeds_avoid_the_evaluation_and_each_other():
+    n = 100
+    first = next(confirmation_seeds(0, -10**9, n))
+    # an evaluation block overlapping the stream's first draw pushes the confirmation elsewhere
+    blocks = list(itertools.islice(confirmation_seeds(0, first + n // 2, n), 200))
+    starts = sorted([first + n // 2, *blocks])
+    assert blocks[0] != first and np.diff(starts).min() >= n
 
 
 def test_dqn_quick_beats_random_policy():
     r = quick("dqn")
     assert r.verdict == "supported"
     assert r.metrics["final_eval_mean"] >= 3 * r.metrics["random_policy_mean"]
+    assert r.metrics["confirmations"] == [] and r.metrics["solved_at_step"] is None

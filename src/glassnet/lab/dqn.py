@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.policy_gradient import CRITERION_CARTPOLE, plot_learning_curve, random_policy_return
+from glassnet.lab.policy_gradient import (
+    CRITERION_CARTPOLE,
+    confirmation_seeds,
+    plot_learning_curve,
+    random_policy_return,
+    solve_metrics,
+)
 from glassnet.rl import envs
 from glassnet.rl.dqn import DQN, train_dqn
 from glassnet.rl.rollout import evaluate
@@ -19,7 +25,8 @@ class DeepQNetwork(Experiment):
     topic = "Reinforcement learning"
     claim = (
         "Approximating Q with a network, trained from a replay buffer against a periodically copied target "
-        "network (DQN), solves CartPole-v1: a mean return >= 475 over 100 consecutive episodes."
+        "network (DQN), solves CartPole-v1: a mean return >= 475 over 100 consecutive episodes, confirmed on 100 "
+        "fresh ones."
     )
     criterion = CRITERION_CARTPOLE + " DQN is evaluated greedily (epsilon = 0), every `eval_every` episodes."
 
@@ -58,10 +65,11 @@ class DeepQNetwork(Experiment):
         make = lambda s: envs.make(envs.CART_POLE, seed=s)  # noqa: E731
         env = make(envs.seed_for(rng))
         eval_seed = envs.seed_for(rng)
+        fresh = confirmation_seeds(ctx.seed, eval_seed, config.eval_episodes)
         agent = DQN(4, 2, hidden=config.hidden, lr=config.lr, gamma=config.gamma, batch_size=config.batch_size,
                     buffer_size=config.buffer_size, target_update=config.target_update, loss=config.loss, rng=rng)
         greedy = lambda obs: agent.act(obs, 0.0)  # noqa: E731
-        returns, evaluations, solved = [], [], []
+        returns, evaluations, confirmations, solved = [], [], [], []
 
         def on_episode(step: int, episode_return: float) -> bool:
             returns.append(episode_return)
@@ -69,7 +77,12 @@ class DeepQNetwork(Experiment):
                 return False
             evaluations.append((len(returns), float(evaluate(make, greedy, config.eval_episodes, eval_seed).mean())))
             ctx.log(f"step {step}, episode {len(returns)}: evaluation mean {evaluations[-1][1]:.1f}")
-            if evaluations[-1][1] >= config.solve_return:
+            if evaluations[-1][1] < config.solve_return:
+                return False
+            confirmed = float(evaluate(make, greedy, config.eval_episodes, next(fresh)).mean())
+            confirmations.append((len(returns), evaluations[-1][1], confirmed))
+            ctx.log(f"step {step}, episode {len(returns)}: confirmation mean {confirmed:.1f}")
+            if confirmed >= config.solve_return:
                 solved.append((step, len(returns)))
                 return True
             return False
@@ -86,10 +99,11 @@ class DeepQNetwork(Experiment):
         final = evaluations[-1][1]
         ok = final >= config.improvement_factor * random_return if config.improvement_factor > 0 else bool(solved)
         solved_step, solved_episode = solved[0] if solved else (None, None)
-        metrics = {"solved_at_step": solved_step, "solved_at_episode": solved_episode, "final_eval_mean": final,
-                   "random_policy_mean": random_return, "training_episodes": len(returns),
+        solve, columns = solve_metrics(confirmations, config.eval_episodes)
+        metrics = {"solved_at_step": solved_step, "solved_at_episode": solved_episode, **solve,
+                   "final_eval_mean": final, "random_policy_mean": random_return, "training_episodes": len(returns),
                    "updates": agent.updates, "evaluations": evaluations}
-        table = [{"training episodes": len(returns), "solved at step": solved_step or "-",
+        table = [{"training episodes": len(returns), "solved at step": solved_step or "-", **columns,
                   f"final eval mean ({config.eval_episodes} ep.)": final, "random policy mean": random_return,
                   "ratio to random": final / random_return}]
         plot_learning_curve(ctx, returns, evaluations, config.solve_return, random_return,
