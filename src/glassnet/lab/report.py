@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from glassnet.fileio import atomic_write_text
 from glassnet.lab.base import format_table, run_experiment
@@ -61,12 +61,23 @@ def render_html(results: list[dict], title: str = "glassnet lab report") -> str:
     return "\n".join(parts)
 
 
+def _reusable(result_file: Path, *, seed: int, quick: bool) -> bool:
+    """True if ``result_file`` exists and records a run with this ``seed`` and ``quick`` flag."""
+    try:
+        r = json.loads(result_file.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(r, dict) and r.get("seed") == seed and r.get("quick") is quick
+
+
 def build_report(out_dir: str | Path, *, quick: bool = True, names: Iterable[str] | None = None, seed: int = 0,
                  data_dir: str | Path | None = None, verbose: bool = True, rerun: bool = True) -> Path:
     """Run experiments (quick by default) into ``out_dir/<name>/`` and write ``out_dir/report.html``.
 
-    With ``rerun=False`` an experiment whose ``result.json`` already exists is
-    read rather than run again (so an interrupted report resumes).
+    With ``rerun=False`` an experiment whose ``result.json`` already exists and
+    was written with the same ``seed`` and ``quick`` flag is read rather than
+    run again (so an interrupted report resumes); one from other settings, or
+    unreadable, is run again.
 
     Returns:
         The path of ``report.html``.
@@ -78,7 +89,7 @@ def build_report(out_dir: str | Path, *, quick: bool = True, names: Iterable[str
     for name in chosen:
         exp_dir = out / name
         result_file = exp_dir / "result.json"
-        if rerun or not result_file.exists():
+        if rerun or not _reusable(result_file, seed=seed, quick=quick):
             run_experiment(table[name], quick=quick, out_dir=exp_dir, seed=seed, data_dir=data_dir,
                            verbose=verbose, printer=print if verbose else None)
         r = json.loads(result_file.read_text())
