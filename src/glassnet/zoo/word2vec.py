@@ -139,10 +139,15 @@ def _scatter_add(W: np.ndarray, idx: np.ndarray, coef: np.ndarray, X: np.ndarray
 
     N, J = idx.shape
     flat = idx.ravel()
-    order = np.argsort(flat, kind="stable")
+    # a stable argsort of 16-bit keys is a radix sort in NumPy: ~10x faster than sorting int64 ids
+    keys = flat.astype(np.uint16) if W.shape[0] <= 1 << 16 else flat
+    order = np.argsort(keys, kind="stable")
     ids = flat[order]
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    indptr = np.r_[starts, len(ids)]
+    new_id = np.empty(len(ids), bool)
+    new_id[0] = True
+    np.not_equal(ids[1:], ids[:-1], out=new_id[1:])
+    starts = np.flatnonzero(new_id)
+    indptr = np.append(starts, len(ids))
     cols = order // J  # the row of X each entry multiplies
     S = sp.csr_matrix((coef.ravel()[order], cols, indptr), shape=(len(starts), N))
     rows = ids[starts]
@@ -169,7 +174,7 @@ def sgd_step(model: Word2Vec, inputs, targets, negatives, lr: float, mask=None, 
         h = np.einsum("nc,nce->ne", w, np.take(W_in, inputs, axis=0))  # (N, E)
     idx = np.concatenate([targets[:, None], negatives], axis=1)  # (N, 1+k)
     rows = np.take(W_out, idx, axis=0)  # (N, 1+k, E)
-    s = np.einsum("nke,ne->nk", rows, h)  # (N, 1+k): h_n · w_j
+    s = np.matmul(rows, h[:, :, None])[:, :, 0]  # (N, 1+k): h_n · w_j (batched GEMV: faster than einsum)
     loss = float(np.logaddexp(0, -s[:, 0]).sum() + np.logaddexp(0, s[:, 1:]).sum())
     ds = negative_sampling_grad_scores(s)  # (N, 1+k)
     grad_h = np.einsum("nk,nke->ne", ds, rows)  # (N, E): Σ_j δ_nj w_j
