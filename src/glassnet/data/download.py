@@ -32,7 +32,8 @@ from pathlib import Path
 from glassnet.errors import ConfigError, DataError
 
 __all__ = [
-    "data_home", "dataset_dir", "sha256_file", "verify_file", "fetch", "fetch_first", "extract_tar", "ensure_file",
+    "data_home", "dataset_dir", "sha256_file", "verify_file", "fetch", "fetch_first", "offline_hint", "extract_tar",
+    "ensure_file",
 ]
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
@@ -220,19 +221,27 @@ def _download(url: str, dest: Path, sha256: str | None, progress: bool) -> str:
         raise
 
 
-def fetch_first(urls: Iterable[str], sha256: str | None, cache_dir: str | os.PathLike, **kwargs) -> Path:
+def offline_hint(names: Iterable[str]) -> str:
+    """What to do when nothing can be downloaded: point at a folder that already holds ``names``."""
+    return f"pass --data-dir (or root=) pointing at a folder holding {', '.join(names)}"
+
+
+def fetch_first(urls: Iterable[str], sha256: str | None, cache_dir: str | os.PathLike, hint: str = "",
+                **kwargs) -> Path:
     """:func:`fetch` from the first of several mirrors that works; same arguments as :func:`fetch`.
 
+    ``hint`` (e.g. :func:`offline_hint`) ends the error message after ``"; "``.
+
     Raises:
-        DataError: every mirror failed (the message lists each URL and why).
+        DataError: every mirror failed; one line that lists each URL and why, then the hint.
     """
     errors = []
     for url in urls:
         try:
             return fetch(url, sha256, cache_dir, **kwargs)
         except DataError as e:
-            errors.append(str(e))
-    raise DataError("fetch: every mirror failed:\n  " + "\n  ".join(errors))
+            errors.append(" ".join(str(e).split()))
+    raise DataError("fetch: every mirror failed: " + "; ".join(errors) + (f"; {hint}" if hint else ""))
 
 
 def extract_tar(archive: str | os.PathLike, target_dir: str | os.PathLike) -> list[Path]:
@@ -288,8 +297,12 @@ def ensure_file(
     urls: Iterable[str] = (),
     sha256: str | None = None,
     download: bool = True,
+    expected: Iterable[str] = (),
 ) -> Path:
     """The verified path of ``directory/filename``, downloaded from ``urls`` first if missing and allowed.
+
+    ``expected``: the file names a folder must hold for the data set (default just ``filename``), named in
+    the hint that ends the error when every mirror fails.
 
     Raises:
         DataError: the file is missing and ``download`` is False (or no URL is known), names the path;
@@ -303,4 +316,4 @@ def ensure_file(
     if not download or not urls:
         why = "download=False" if urls else "no download URL is known for it"
         raise DataError(f"{who}: no such file: {path} ({why}); put the file there or set download=True")
-    return fetch_first(urls, sha256, directory, filename=filename)
+    return fetch_first(urls, sha256, directory, hint=offline_hint(list(expected) or [filename]), filename=filename)

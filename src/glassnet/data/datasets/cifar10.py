@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.data.datasets.catalog import register
-from glassnet.data.download import dataset_dir, fetch, verify_file
+from glassnet.data.download import dataset_dir, fetch, offline_hint, verify_file
 from glassnet.errors import ConfigError, DataError
 
 try:  # NumPy >= 2 moved numpy.core to numpy._core; pickles name either, both resolve here
@@ -186,7 +186,10 @@ def load_cifar10(root: str | os.PathLike | None = None, batch: str | list[str] =
             if not (download and official):
                 why = "download=False" if official else "not an official batch name, nothing to download"
                 raise DataError(f"load_cifar10: no such file: {folder / name} ({why})")
-            fetch(CIFAR10_URL, CIFAR10_SHA256[_ARCHIVE], folder, extract=True)
+            try:
+                fetch(CIFAR10_URL, CIFAR10_SHA256[_ARCHIVE], folder, extract=True)
+            except DataError as e:
+                raise DataError(f"load_cifar10: {' '.join(str(e).split())}; {offline_hint(names)}") from e
             path = _find_batch(folder, name)
             if path is None:
                 raise DataError(f"load_cifar10: {name} is not in {CIFAR10_URL}")

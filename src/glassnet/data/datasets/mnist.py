@@ -111,7 +111,7 @@ def load_mnist(root: str | os.PathLike | None = None, prefix: str = "train",
     paths = [
         ensure_file("load_mnist", folder, name,
                     urls=[m + name for m in _MIRRORS] if prefix in _OFFICIAL_PREFIXES else (),
-                    sha256=MNIST_SHA256.get(name), download=download)
+                    sha256=MNIST_SHA256.get(name), download=download, expected=names)
         for name in names
     ]
     x, y = read_idx(paths[0]), read_idx(paths[1])
