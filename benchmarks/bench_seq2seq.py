@@ -10,7 +10,7 @@ batches. float32, the same number of BLAS/OpenMP threads for NumPy and torch (de
 Throughput is target tokens per second, ``N·T / seconds per step``, best of the repeats, timed round-robin
 (:func:`bench_recurrent.best_seconds`).
 
-Sizes: the ``translate-enja`` lab config (V_src 3214, V_tgt 3702, E 128, H 256, N 64, S 10, T 13) and the
+Sizes: the ``translate-enja`` lab config (V_src 3214, V_tgt 3702, E 128, H 192, N 64, S 10, T 13) and the
 ``date-format`` one (character vocabularies of 60 and 14, E 32, H 128, N 128, S 20, T 11).
 
 Usage::
@@ -35,7 +35,7 @@ from glassnet.optim import Adam  # noqa: E402
 from glassnet.zoo import Seq2Seq  # noqa: E402
 
 # name: (V_src, V_tgt, E, H, N, S, T)
-SIZES = {"translate-enja": (3214, 3702, 128, 256, 64, 10, 13), "date-format": (60, 14, 32, 128, 128, 20, 11)}
+SIZES = {"translate-enja": (3214, 3702, 128, 192, 64, 10, 13), "date-format": (60, 14, 32, 128, 128, 20, 11)}
 
 
 class TorchSeq2Seq(torch.nn.Module):
