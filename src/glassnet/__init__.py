@@ -6,8 +6,8 @@ PyTorch, with a model zoo and a lab of experiments that measure the claims of
 a deep-learning course on real data.
 """
 
-from glassnet.autograd import Function, Tensor, as_tensor, backward, enable_grad, is_grad_enabled, no_grad
 from glassnet import functional
+from glassnet.autograd import Function, Tensor, as_tensor, backward, enable_grad, is_grad_enabled, no_grad
 from glassnet.backend import get_array_module, get_default_dtype, set_default_dtype
 
 F = functional

@@ -28,7 +28,8 @@ from __future__ import annotations
 import contextlib
 import heapq
 import weakref
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +88,7 @@ def as_array(x: Any, dtype=None):
     return arr
 
 
-def as_tensor(x: Any, like: "Tensor | None" = None) -> "Tensor":
+def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     """Return ``x`` as a Tensor; a Python number takes the dtype of ``like`` when given."""
     if isinstance(x, Tensor):
         return x
@@ -172,11 +173,11 @@ class Tensor:
             raise ShapeError(f"item: tensor must have exactly one element, got shape {self.shape}")
         return self.data.item()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph (requires_grad=False)."""
         return Tensor(self.data)
 
-    def retain_grad(self) -> "Tensor":
+    def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward (for inspecting dL/dh)."""
         self._retain = True
         return self

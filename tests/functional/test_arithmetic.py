@@ -13,9 +13,12 @@ def pos(rng, *shape):
 
 CASES = [
     Case("add", F.add, lambda r: [r.standard_normal((3, 4)), r.standard_normal((4,))], np.add, lambda a, b: a + b),
-    Case("add_keepdim", F.add, lambda r: [r.standard_normal((3, 1)), r.standard_normal((1, 5))], np.add, lambda a, b: a + b),
-    Case("sub", F.sub, lambda r: [r.standard_normal((2, 3)), r.standard_normal((2, 1))], np.subtract, lambda a, b: a - b),
-    Case("mul", F.mul, lambda r: [r.standard_normal((2, 3, 4)), r.standard_normal((3, 1))], np.multiply, lambda a, b: a * b),
+    Case("add_keepdim", F.add, lambda r: [r.standard_normal((3, 1)), r.standard_normal((1, 5))], np.add,
+         lambda a, b: a + b),
+    Case("sub", F.sub, lambda r: [r.standard_normal((2, 3)), r.standard_normal((2, 1))], np.subtract,
+         lambda a, b: a - b),
+    Case("mul", F.mul, lambda r: [r.standard_normal((2, 3, 4)), r.standard_normal((3, 1))], np.multiply,
+         lambda a, b: a * b),
     Case("div", F.div, lambda r: [r.standard_normal((3, 4)), pos(r, 3, 4)], np.divide, lambda a, b: a / b),
     Case("div_bcast", F.div, lambda r: [r.standard_normal((3, 4)), pos(r, 4)], np.divide, lambda a, b: a / b),
     Case("neg", F.neg, lambda r: [r.standard_normal((3, 4))], np.negative, lambda a: -a),
@@ -25,8 +28,10 @@ CASES = [
     Case("log", F.log, lambda r: [pos(r, 3, 4)], np.log, lambda x: x.log()),
     Case("sqrt", F.sqrt, lambda r: [pos(r, 3, 4)], np.sqrt, lambda x: x.sqrt()),
     # size-1 and size-0 dimensions
-    Case("add_size1", F.add, lambda r: [r.standard_normal((1, 1)), r.standard_normal((1,))], np.add, lambda a, b: a + b),
-    Case("mul_size0", F.mul, lambda r: [r.standard_normal((0, 3)), r.standard_normal((3,))], np.multiply, lambda a, b: a * b),
+    Case("add_size1", F.add, lambda r: [r.standard_normal((1, 1)), r.standard_normal((1,))], np.add,
+         lambda a, b: a + b),
+    Case("mul_size0", F.mul, lambda r: [r.standard_normal((0, 3)), r.standard_normal((3,))], np.multiply,
+         lambda a, b: a * b),
     Case("exp_size0", F.exp, lambda r: [r.standard_normal((2, 0))], np.exp, lambda x: x.exp()),
 ]
 

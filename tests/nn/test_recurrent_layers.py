@@ -203,3 +203,21 @@ def test_bad_input():
         nn.GRU(4, 0)
     with pytest.raises(ConfigError, match=r"LSTM: bidirectional must be a bool, got 'yes'"):
         nn.LSTM(4, 5, bidirectional="yes")
+
+
+def test_lstm_forget_bias_shifts_only_the_forget_slice():
+    from glassnet import nn as gnn
+    from glassnet.errors import ConfigError
+
+    H = 5
+    plain = gnn.LSTM(3, H, num_layers=2, bidirectional=True, rng=7)
+    shifted = gnn.LSTM(3, H, num_layers=2, bidirectional=True, rng=7, forget_bias=1.0)
+    for (name, a), (_, b) in zip(plain.named_parameters(), shifted.named_parameters()):
+        diff = b.data - a.data
+        if name.startswith("b_l"):
+            np.testing.assert_allclose(diff[H:2 * H], 1.0, rtol=0, atol=1e-6)
+            assert not diff[:H].any() and not diff[2 * H:].any()
+        else:
+            assert not diff.any(), name
+    with pytest.raises(ConfigError, match="forget_bias must be a finite number"):
+        gnn.LSTM(3, H, forget_bias=float("nan"))

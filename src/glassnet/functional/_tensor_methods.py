@@ -10,6 +10,11 @@ from glassnet import functional as F
 from glassnet.autograd import Tensor
 
 
+def _varargs(args: tuple):
+    """``x.reshape(2, 3)`` and ``x.reshape((2, 3))`` alike, as NumPy allows."""
+    return args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
 def _install() -> None:
     T = Tensor
     T.__add__ = lambda a, b: F.add(a, b)
@@ -22,32 +27,24 @@ def _install() -> None:
     T.__rtruediv__ = lambda a, b: F.div(b, a)
     T.__neg__ = lambda a: F.neg(a)
     T.__pow__ = lambda a, c: F.pow(a, c)
+    T.__matmul__ = lambda a, b: F.matmul(a, b)
+    T.__rmatmul__ = lambda a, b: F.matmul(b, a)
+    T.__getitem__ = lambda a, idx: F.getitem(a, idx)
     T.exp = lambda a: F.exp(a)
     T.log = lambda a: F.log(a)
     T.sqrt = lambda a: F.sqrt(a)
-    optional = {
-        "__matmul__": lambda a, b: F.matmul(a, b),
-        "__rmatmul__": lambda a, b: F.matmul(b, a),
-        "__getitem__": lambda a, idx: F.getitem(a, idx),
-        "sum": lambda a, axis=None, keepdims=False: F.sum(a, axis=axis, keepdims=keepdims),
-        "mean": lambda a, axis=None, keepdims=False: F.mean(a, axis=axis, keepdims=keepdims),
-        "max": lambda a, axis=None, keepdims=False: F.max(a, axis=axis, keepdims=keepdims),
-        "reshape": lambda a, *shape: F.reshape(a, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape),
-        "transpose": lambda a, *axes: F.transpose(a, (axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes) or None),
-        "T": property(lambda a: F.transpose(a)),
-        "broadcast_to": lambda a, shape: F.broadcast_to(a, shape),
-        "sum_to": lambda a, shape: F.sum_to(a, shape),
-        "tanh": lambda a: F.tanh(a),
-        "sigmoid": lambda a: F.sigmoid(a),
-        "relu": lambda a: F.relu(a),
-        "clip": lambda a, lo, hi: F.clip(a, lo, hi),
-    }
-    for name, fn in optional.items():
-        # bound only once the family that defines the op exists
-        op = name.strip("_").replace("rmatmul", "matmul").replace("getitem", "getitem")
-        op = {"T": "transpose"}.get(op, op)
-        if hasattr(F, op):
-            setattr(T, name, fn)
+    T.sum = lambda a, axis=None, keepdims=False: F.sum(a, axis=axis, keepdims=keepdims)
+    T.mean = lambda a, axis=None, keepdims=False: F.mean(a, axis=axis, keepdims=keepdims)
+    T.max = lambda a, axis=None, keepdims=False: F.max(a, axis=axis, keepdims=keepdims)
+    T.reshape = lambda a, *shape: F.reshape(a, _varargs(shape))
+    T.transpose = lambda a, *axes: F.transpose(a, _varargs(axes) or None)
+    T.T = property(lambda a: F.transpose(a))
+    T.broadcast_to = lambda a, shape: F.broadcast_to(a, shape)
+    T.sum_to = lambda a, shape: F.sum_to(a, shape)
+    T.tanh = lambda a: F.tanh(a)
+    T.sigmoid = lambda a: F.sigmoid(a)
+    T.relu = lambda a: F.relu(a)
+    T.clip = lambda a, lo, hi: F.clip(a, lo, hi)
 
 
 _install()

@@ -7,4 +7,6 @@
 from glassnet.lab.base import Experiment, Outcome, Result, RunContext, make_config, run_experiment
 from glassnet.lab.registry import experiments, get_experiment
 
-__all__ = ["Experiment", "Outcome", "Result", "RunContext", "make_config", "run_experiment", "experiments", "get_experiment"]
+__all__ = [
+    "Experiment", "Outcome", "Result", "RunContext", "make_config", "run_experiment", "experiments", "get_experiment",
+]

@@ -284,14 +284,22 @@ class LSTM(_Recurrent):
     ``p_l{l} (3, H)`` (rows ``p_i, p_f, p_o``); suffix ``_reverse`` for the
     backward direction.
 
-    Init: every parameter ``~ U(-1/√H, 1/√H)`` (PyTorch's default).
+    Init: every parameter ``~ U(-1/√H, 1/√H)`` (PyTorch's default); with
+    ``forget_bias`` set, the forget-gate slice ``b[H:2H]`` is then *added*
+    that constant (Keras's ``unit_forget_bias=True`` is ``forget_bias=1.0`` on
+    a zero bias).
 
     Args: as :class:`RNN` (without ``nonlinearity``), and
         peephole: add the diagonal peephole weights of Gers & Schmidhuber (2000)
             (PyTorch has none).
+        forget_bias: constant added to the forget gate's bias at init (default 0,
+            PyTorch's init). A positive value starts ``f = σ(·)`` near 1, so the
+            carousel ``c_t = f ⊙ c_{t-1} + …`` carries the cell (and its gradient)
+            across many steps from the first update (Gers, Schmidhuber & Cummins,
+            2000; Jozefowicz, Zaremba & Sutskever, 2015, recommend 1).
 
     Raises:
-        ConfigError: on bad sizes or dropout outside ``[0, 1)``.
+        ConfigError: on bad sizes, dropout outside ``[0, 1)``, or a non-finite ``forget_bias``.
         ShapeError: (forward) on a wrong ``x`` or ``state`` shape.
 
     Reference: Hochreiter & Schmidhuber, 1997; Gers, Schmidhuber & Cummins, 2000;
@@ -303,12 +311,19 @@ class LSTM(_Recurrent):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
                  bidirectional: bool = False, peephole: bool = False, stateful: bool = False,
-                 record_grad: bool = False, rng: Any = None) -> None:
+                 record_grad: bool = False, rng: Any = None, forget_bias: float = 0.0) -> None:
         super().__init__(input_size, hidden_size, num_layers, dropout, bidirectional, stateful, record_grad, rng)
         if not isinstance(peephole, (bool, np.bool_)):
             raise ConfigError(f"LSTM: peephole must be a bool, got {peephole!r}")
+        if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not np.isfinite(forget_bias):
+            raise ConfigError(f"LSTM: forget_bias must be a finite number, got {forget_bias!r}")
         self.peephole = bool(peephole)
+        self.forget_bias = float(forget_bias)
         self._make_parameters({"p": (3, hidden_size)} if self.peephole else None)
+        H = hidden_size
+        for name, param in self.named_parameters():
+            if name.startswith("b_l"):
+                param.data[H:2 * H] += self.forget_bias  # gates packed i|f|g|o
 
     def _run(self, x, states, layer, direction, lengths, hook):
         W_x, W_h, b = self._weights(layer, direction)
@@ -316,7 +331,8 @@ class LSTM(_Recurrent):
         return F.lstm(x, states[0], states[1], W_x, W_h, b, peephole=p, lengths=lengths, grad_h_hook=hook)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + (", peephole=True" if self.peephole else "")
+        extra = ", peephole=True" if self.peephole else ""
+        return super().extra_repr() + extra + (f", forget_bias={self.forget_bias}" if self.forget_bias else "")
 
 
 class GRU(_Recurrent):

@@ -13,7 +13,8 @@ forgets a transpose or swaps two gradients can still pass (STYLE.md §6).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -7,7 +7,8 @@ wraps PyTorch this way (glassnet itself never imports torch).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

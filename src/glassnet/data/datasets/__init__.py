@@ -24,5 +24,5 @@ __all__ = [
     "load_cifar10", "read_cifar_batch", "CIFAR10_CLASSES",
     "load_ptb", "join_sentences", "load_tinyshakespeare", "load_small_parallel_enja", "load_neko",
 ]
-from glassnet.data.datasets.generated import *  # noqa: E402,F403  (binary_addition, adding_problem, appears_later)
 from glassnet.data.datasets.dates import DATE_FORMATS, load_dates  # noqa: E402,F401  (generated: dates)
+from glassnet.data.datasets.generated import *  # noqa: E402,F403  (binary_addition, adding_problem, appears_later)
