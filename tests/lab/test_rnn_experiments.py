@@ -53,8 +53,8 @@ def test_vanishing_gradient_rnn_loses_orders_of_magnitude_more(tmp_path):
 def test_long_dependency_gated_cells_learn_where_rnn_fails(tmp_path):
     r = _run("long-dependency", tmp_path)
     T, m = r.metrics["longest_T"], r.metrics
-    # the quick budget (400 steps at T=20) shows the ordering; the LSTM, whose forget gate starts half shut,
-    # needs more steps than that to pass the 1% line, so the quick verdict is "not supported" on this seed
+    # the quick budget (400 steps at T=20) shows the ordering; the LSTM needs more steps than that to pass the
+    # 1% line, so the quick verdict is "not supported" on this seed
     assert m[f"rnn_T{T}_mse_over_var"] > 0.5  # near the constant guess
     assert m[f"gru_T{T}_mse_over_var"] < 0.01
     assert m[f"lstm_T{T}_mse_over_var"] < 0.1 * m[f"rnn_T{T}_mse_over_var"]
