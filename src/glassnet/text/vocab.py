@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from glassnet.errors import ConfigError, DataError, ShapeError
+from glassnet.errors import ConfigError, DataError, DTypeError, ShapeError
 
 __all__ = ["Vocabulary", "pad_sequences", "PAD", "UNK", "BOS", "EOS", "SPECIALS"]
 
@@ -51,7 +51,8 @@ class Vocabulary:
             specials: tokens placed first, whatever their count (``()`` for none, as word2vec uses).
 
         Raises:
-            ConfigError: for ``min_freq < 1`` or a ``max_size`` smaller than the specials.
+            ConfigError: for ``min_freq < 1``, a ``max_size`` smaller than the specials, or a sentence that is a
+                str rather than a token list.
         """
         if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
             raise ConfigError(f"Vocabulary.build: min_freq must be an int >= 1, got {min_freq!r}")
@@ -59,7 +60,10 @@ class Vocabulary:
             raise ConfigError(f"Vocabulary.build: max_size must be an int >= {len(specials)} (the specials), "
                               f"got {max_size!r}")
         counter: Counter = Counter()
-        for s in sentences:
+        for i, s in enumerate(sentences):
+            if isinstance(s, str):  # Counter would count its characters: a character vocabulary, silently
+                raise ConfigError(f"Vocabulary.build: sentences must be token lists, sentences[{i}] is a str "
+                                  f"({s[:30]!r}); split it first, e.g. whitespace_tokenize")
             counter.update(s)
         # Counter keeps first-appearance order; a stable sort by count keeps it among ties
         kept = [t for t, c in sorted(counter.items(), key=lambda kv: -kv[1]) if c >= min_freq and t not in specials]
@@ -103,7 +107,11 @@ class Vocabulary:
 
         Raises:
             DataError: for an unknown token when the vocabulary has no ``<unk>``.
+            ConfigError: if ``tokens`` is a str rather than a token list.
         """
+        if isinstance(tokens, str):
+            raise ConfigError(f"Vocabulary.encode: tokens must be a token list, got a str ({tokens[:30]!r}); "
+                              "split it first, e.g. whitespace_tokenize")
         unk = self.stoi.get(UNK)
         ids = []
         for t in tokens:
@@ -122,11 +130,15 @@ class Vocabulary:
 
         Raises:
             ShapeError: for an id outside ``[0, len(self))``.
+            DTypeError: for non-integer ids.
         """
         out = []
         stop = self.stoi.get(EOS) if strip else None
         skip = {self.stoi.get(PAD), self.stoi.get(BOS)} if strip else set()
-        for i in np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids).ravel().tolist():
+        arr = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids)
+        if arr.size and arr.dtype.kind not in "iu":
+            raise DTypeError(f"Vocabulary.decode: ids must be integers, got dtype {arr.dtype}")
+        for i in arr.ravel().tolist():
             if not 0 <= i < len(self.itos):
                 raise ShapeError(f"Vocabulary.decode: ids must be in [0, {len(self.itos)}), got {i}")
             if i == stop:

@@ -116,7 +116,10 @@ class Seq2Seq(nn.Module):
     def loss(self, src, tgt, src_lengths=None):
         """Mean cross-entropy per target token: ``tgt (N, T+1)`` = ``<bos> y_1 .. y_n <eos> <pad>..``;
         the decoder reads ``tgt[:, :-1]`` and predicts ``tgt[:, 1:]``, padding ignored."""
-        tgt = np.asarray(tgt)
+        tgt, n_src = np.asarray(tgt), np.shape(src)[0] if np.ndim(src) else None
+        if tgt.ndim != 2 or tgt.shape[1] < 2 or tgt.shape[0] != n_src:
+            raise ShapeError(f"Seq2Seq.loss: tgt must be (N, T+1) == ({n_src}, >= 2) ids <bos> .. <eos>, "
+                             f"got shape {tgt.shape}")
         logits = self(src, tgt[:, :-1], src_lengths)
         return F.softmax_cross_entropy(logits, tgt[:, 1:], ignore_index=self.pad_id)
 
@@ -166,8 +169,15 @@ class Seq2Seq(nn.Module):
         _check_max_len(max_len)
         if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
             raise ConfigError(f"beam_search: beam must be an int >= 1, got {beam!r}")
+        if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float, np.number)) \
+                or not np.isfinite(length_penalty):
+            raise ConfigError(f"beam_search: length_penalty must be a finite number, got {length_penalty!r}")
         src = np.asarray(src)
+        if src.ndim != 2:
+            raise ShapeError(f"Seq2Seq: src must be (N, S) token ids, got shape {src.shape}")
         lengths = np.full(len(src), src.shape[1]) if src_lengths is None else np.asarray(src_lengths)
+        if lengths.shape != (len(src),):  # checked here: slicing one row per sentence would hide a mismatch
+            raise ShapeError(f"Seq2Seq: src_lengths must be (N,) == ({len(src)},), got shape {lengths.shape}")
         with no_grad():
             return [self._beam_one(src[n:n + 1], lengths[n:n + 1], beam, max_len, length_penalty)
                     for n in range(len(src))]

@@ -26,7 +26,7 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn
-from glassnet.errors import ConfigError, ShapeError
+from glassnet.errors import ConfigError, DataError, ShapeError
 from glassnet.functional.negative_sampling import negative_sampling_grad_scores
 from glassnet.text import Vocabulary
 
@@ -236,7 +236,8 @@ def train_word2vec(
 
     Raises:
         ConfigError: for non-positive sizes.
-        ShapeError: if ``counts`` is not ``(V,)``.
+        ShapeError: if ``counts`` is not ``(V,)`` or a sentence holds an id outside ``[0, V)``.
+        DataError: for an empty corpus.
     """
     if cbow_update not in ("word2vec", "exact"):
         raise ConfigError(f"train_word2vec: cbow_update must be 'word2vec' or 'exact', got {cbow_update!r}")
@@ -249,7 +250,14 @@ def train_word2vec(
         raise ShapeError(f"train_word2vec: counts must be (V,) with V == {V}, got {counts.shape}")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     sampler = F.UnigramSampler(counts, rng=rng)
-    ids = np.concatenate([np.asarray(s, np.int64) for s in sentences]) if sentences else np.zeros(0, np.int64)
+    arrays = [np.asarray(s) for s in sentences]
+    for i, a in enumerate(arrays):  # a negative id would wrap around to the last rows, silently
+        if a.ndim != 1 or (a.size and (a.dtype.kind not in "iu" or a.min() < 0 or a.max() >= V)):
+            raise ShapeError(f"train_word2vec: sentences[{i}] must be a 1-D integer id array with ids in [0, {V}), "
+                             f"got {a.dtype} {a.shape}" + (f" ids {a.min()}..{a.max()}" if a.size and a.ndim else ""))
+    ids = np.concatenate([a.astype(np.int64) for a in arrays]) if arrays else np.zeros(0, np.int64)
+    if ids.size == 0:
+        raise DataError("train_word2vec: the corpus is empty (no word ids to train on)")
     sent = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
     total_words = len(ids) * epochs
     wrap = progress or (lambda it, total=None, desc="": it)
@@ -289,6 +297,7 @@ class WordVectors:
 
     Raises:
         ShapeError: if ``vectors`` has not one row per vocabulary entry.
+        ConfigError: (queries) for a word not in the vocabulary or ``topn < 1``.
     """
 
     def __init__(self, vocab: Vocabulary, vectors: np.ndarray):
@@ -310,10 +319,13 @@ class WordVectors:
         return float(self.unit[self._id(a)] @ self.unit[self._id(b)])
 
     def _top(self, query: np.ndarray, exclude: set[int], topn: int) -> list[tuple[str, float]]:
+        if isinstance(topn, bool) or not isinstance(topn, (int, np.integer)) or topn < 1:
+            raise ConfigError(f"WordVectors: topn must be an int >= 1, got {topn!r}")
         sims = self.unit @ (query / max(np.linalg.norm(query), 1e-300))  # (V,)
         sims[list(exclude)] = -np.inf
         best = np.argsort(-sims, kind="stable")[:topn]
-        return [(self.vocab.itos[i], float(sims[i])) for i in best]
+        # the excluded query words never come back, even when fewer than topn other words exist
+        return [(self.vocab.itos[i], float(sims[i])) for i in best if i not in exclude]
 
     def most_similar(self, word: str, topn: int = 5) -> list[tuple[str, float]]:
         """The ``topn`` nearest words to ``word`` by cosine similarity (itself excluded)."""
