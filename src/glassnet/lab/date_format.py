@@ -101,6 +101,10 @@ class DateFormat(Experiment):
             notes.append(f"{s!r:32} -> plain {got['plain']}, attention {got['attention']} (true {true})")
         plain, attention = metrics["plain_steps_to_target"], metrics["attention_steps_to_target"]
         ok = attention is not None and (plain is None or attention < plain)
+        notes.append(
+            "Disclosure: this criterion (steps to 90%) replaced a first one (final exact match) after a full run "
+            "in which both models reached 0.9995; it was fixed before the full run was repeated, on the same seed."
+        )
         return Outcome(verdict_from(ok), metrics, rows, notes)
 
     @staticmethod

@@ -276,7 +276,9 @@ def train_word2vec(
         total_loss = 0.0
         for b in wrap(range(n_batches), total=n_batches, desc=f"{model.mode} epoch {epoch + 1}/{epochs}"):
             sel = order[b * batch_size:(b + 1) * batch_size]
-            lr = alpha - (alpha - min_alpha) * step / steps_total
+            # steps_total is estimated from epoch 1 (subsampling changes later epochs' counts): never decay past
+            # min_alpha
+            lr = max(alpha - (alpha - min_alpha) * step / steps_total, min_alpha)
             neg = sampler.sample((len(sel), negative))
             total_loss += sgd_step(model, inputs[sel], targets[sel], neg, lr, None if mask is None else mask[sel],
                                    cbow_update)
