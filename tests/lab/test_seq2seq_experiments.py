@@ -113,5 +113,27 @@ def test_translate_enja_refuses_a_checkpoint_of_other_settings(tmp_path):
     with pytest.raises(ConfigError, match="different settings.*lr"):
         run_experiment(exp, quick=True, out_dir=tmp_path, data_dir=SHARED, verbose=False, printer=None,
                        overrides={**tiny, "lr": 0.1})
+    with pytest.raises(ConfigError, match="already taken 2 steps, more than steps=1"):
+        run_experiment(exp, quick=True, out_dir=tmp_path, data_dir=SHARED, verbose=False, printer=None,
+                       overrides={**tiny, "steps": 1})
     with pytest.raises(ConfigError, match="steps must be >= 1"):
         run_experiment(exp, quick=True, data_dir=SHARED, verbose=False, printer=None, overrides={"steps": 0})
+
+
+def test_translate_enja_longer_budget_continues_exactly(tmp_path):
+    import numpy as np
+
+    from glassnet.lab import get_experiment, run_experiment
+    from glassnet.train import load_checkpoint
+
+    exp = get_experiment("translate-enja")
+    tiny = {"checkpoint_every": 1, "train_pairs": 200, "dev_pairs": 5}
+    kw = dict(quick=True, data_dir=SHARED, verbose=False, printer=None)
+    run_experiment(exp, out_dir=tmp_path / "a", overrides={**tiny, "steps": 2}, **kw)
+    extended = run_experiment(exp, out_dir=tmp_path / "a", overrides={**tiny, "steps": 4}, **kw)
+    run_experiment(exp, out_dir=tmp_path / "b", overrides={**tiny, "steps": 4}, **kw)
+    assert extended.metrics["resumed_from_step"] == 2
+    a, b = load_checkpoint(tmp_path / "a" / "checkpoint.npz"), load_checkpoint(tmp_path / "b" / "checkpoint.npz")
+    assert a.step == b.step == 4
+    for k in b.model:
+        assert np.array_equal(a.model[k], b.model[k]), k

@@ -124,7 +124,14 @@ class TranslateEnJa(Experiment):
         if path is None or not path.exists():
             return 0, []
         ck = load_checkpoint(path)
-        changed = sorted(k for k in set(run_config) | set(ck.config) if run_config.get(k) != ck.config.get(k))
+        # the learning rate is constant, so a longer budget continues a run exactly as an uninterrupted
+        # longer run would: `steps` (and how often to checkpoint) may grow, nothing else may change
+        extendable = {"steps", "checkpoint_every"}
+        changed = sorted(k for k in (set(run_config) | set(ck.config)) - extendable
+                         if run_config.get(k) != ck.config.get(k))
+        if ck.step > run_config["steps"]:
+            raise ConfigError(f"translate-enja: {path} has already taken {ck.step} steps, more than steps="
+                              f"{run_config['steps']}; use another --out folder or a larger --set steps")
         if changed:
             raise ConfigError(f"translate-enja: {path} was written by a run with different settings "
                               f"({', '.join(changed)}); use another --out folder or delete the checkpoint")
