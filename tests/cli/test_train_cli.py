@@ -9,12 +9,11 @@ import time
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import glassnet.cli.data  # noqa: F401  (registers the sub-commands)
 import glassnet.cli.train  # noqa: F401
-from glassnet.cli import cli
 from glassnet.train import load_checkpoint
+from tests.cli_helpers import assert_one_line_error, invoke
 
 # Small, yet slow enough to interrupt: 81 steps per epoch, dropout (so the dropout RNG must be restored).
 RUN = ["train", "mlp", "--data", "digits", "--epochs", "6", "--batch-size", "16", "--hidden", "48",
@@ -22,23 +21,6 @@ RUN = ["train", "mlp", "--data", "digits", "--epochs", "6", "--batch-size", "16"
 MAIN = "import sys; from glassnet.cli import main; sys.exit(main())"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="blas"):
-        yield
-
-
-def invoke(args):
-    return CliRunner().invoke(cli, args, catch_exceptions=False)
-
-
-def assert_one_line_error(result, text):
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("glassnet: error: ") and text in lines[0], result.stderr
-    assert "Traceback" not in result.output
 
 
 def numbers(out_dir):

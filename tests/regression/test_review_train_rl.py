@@ -6,7 +6,6 @@ import warnings
 from dataclasses import dataclass
 
 import pytest
-from click.testing import CliRunner
 
 import glassnet.cli.data  # noqa: F401  (registers the sub-commands)
 import glassnet.cli.lab  # noqa: F401
@@ -14,27 +13,11 @@ import glassnet.cli.train  # noqa: F401
 from glassnet.cli import cli
 from glassnet.fileio import atomic_write_bytes
 from glassnet.lab.base import Experiment, Outcome, run_experiment
+from tests.cli_helpers import assert_one_line_error, invoke
 
 TINY = ["train", "mlp", "--data", "iris", "--epochs", "2", "--hidden", "8", "--quiet"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="blas"):
-        yield
-
-
-def invoke(args):
-    return CliRunner().invoke(cli, args, catch_exceptions=False)
-
-
-def assert_one_line_error(result, text):
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("glassnet: error: ") and text in lines[0], result.stderr
-    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("args, text", [
