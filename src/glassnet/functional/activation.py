@@ -20,7 +20,16 @@ __all__ = ["sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax"]
 
 
 def require_float(name: str, arg: str, t: Tensor) -> None:
-    """Raise DTypeError unless ``t`` holds a float array (activations and losses need one)."""
+    """Raise DTypeError unless ``t`` holds a float array (activations and losses need one).
+
+    ``name`` and ``arg`` name the op and the argument in the message.
+
+    Shapes: ``t`` any shape; nothing is returned. dtype: ``t`` must be float32 or
+    float64 (any float kind passes).
+
+    Raises:
+        DTypeError: if ``t.dtype`` is not a float dtype (int, uint, bool, complex, ...).
+    """
     if t.dtype.kind != "f":
         raise DTypeError(f"{name}: {arg} must be a float array (float32 or float64), got dtype {t.dtype}")
 
@@ -34,7 +43,11 @@ def _check_axis(name: str, t: Tensor, axis) -> int:
 
 
 def sigmoid_array(x):
-    """σ(x) = 1 / (1 + e^-x) on an array, without overflow for any finite x."""
+    """σ(x) = 1 / (1 + e^-x) on an array, without overflow for any finite x.
+
+    Shapes: ``x (*S)`` -> ``(*S)``. dtype: that of ``x`` (float32 or float64).
+    A NumPy or CuPy array in, the same kind out (no Tensor, no graph).
+    """
     xp = get_array_module(x)
     # e^-x overflows for x < -88.7 (float32) or -709.8 (float64). With
     # z = e^-|x| <= 1 nothing overflows: σ(x) = 1 / (1 + z) for x >= 0 and
@@ -46,7 +59,13 @@ def sigmoid_array(x):
 
 
 def log_softmax_array(x, axis: int = -1):
-    """log softmax(x) along ``axis`` on an array: ``x - m - log Σ e^(x - m)`` with ``m = max x``."""
+    """log softmax(x) along ``axis`` on an array: ``x - m - log Σ e^(x - m)`` with ``m = max x``.
+
+    Shapes: ``x (*S)`` -> ``(*S)``, normalised along ``axis`` (an int, negative
+    counts from the end; not validated here). dtype: that of ``x`` (float32 or
+    float64). A NumPy or CuPy array in, the same kind out; an empty ``axis``
+    returns a copy of ``x``.
+    """
     xp = get_array_module(x)
     if x.shape[axis] == 0:
         return x.copy()  # an empty class axis has nothing to normalise (and no max)

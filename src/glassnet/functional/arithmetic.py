@@ -36,6 +36,13 @@ def promote_to_float(*ts: Tensor) -> tuple[Tensor, ...]:
 
     NumPy would promote ``int64 + float32`` to float64: the op would silently
     leave float32 and the float32 input would get a float64 gradient.
+
+    Shapes: ``ts`` Tensors of any shapes -> the same Tensors, same shapes, in
+    order. dtype: int/uint/bool operands take the dtype of the *first* float
+    operand (``int64`` with ``float32`` -> ``float32``); float operands are left
+    as they are (``float32`` with ``float64`` stays mixed, NumPy then promotes);
+    with no float operand nothing changes. A cast operand is a new Tensor
+    without ``requires_grad`` (integers get no gradient).
     """
     floats = [t.dtype for t in ts if t.dtype.kind == "f"]
     if not floats:
