@@ -81,6 +81,7 @@ class Word2VecExperiment(Experiment):
             GensimWord2Vec = None
             ctx.log("gensim is not installed (pip install 'glassnet[test]'): no side-by-side, verdict inconclusive")
         rows, notes, metrics, ok_all = [], [], {}, True
+        scatter = []  # (corpus, mode, our similarities, gensim's, rho) for the plot
         for corpus in config.corpora:
             sents = _load(corpus, ctx, config.max_lines)
             vocab = Vocabulary.build(sents, min_freq=config.min_count, specials=())
@@ -110,6 +111,7 @@ class Word2VecExperiment(Experiment):
                     ok_all &= ok
                     row.update({"pairs": len(pairs), "rho(ours, gensim)": rho, "rho(gensim, gensim')": rho_ref,
                                 "words/s gensim": round(ref[0][1]), "ok": ok})
+                    scatter.append((corpus, mode, sim_ours, sim_ref[0], rho))
                     metrics[f"{corpus}_{mode}_rho"] = rho
                     metrics[f"{corpus}_{mode}_rho_ref"] = rho_ref
                     g = ref[0][0].wv
@@ -122,7 +124,25 @@ class Word2VecExperiment(Experiment):
             notes.append("gensim is not installed: the side-by-side was skipped; install it with "
                          "pip install 'glassnet[test]' (gensim is a test and benchmark peer only)")
             return Outcome(INCONCLUSIVE, metrics, rows, notes)
+        self._plot(ctx, scatter)
         return Outcome(verdict_from(ok_all), metrics, rows, notes)
+
+    @staticmethod
+    def _plot(ctx, scatter) -> None:
+        """One panel per (corpus, mode): our cosine similarity of each probe pair against gensim's."""
+        from matplotlib.figure import Figure
+
+        if not scatter:
+            return
+        fig = Figure(figsize=(3.8 * len(scatter), 3.8), layout="constrained")
+        for ax, (corpus, mode, ours, ref, rho) in zip(fig.subplots(1, len(scatter), squeeze=False)[0], scatter):
+            ax.scatter(ref, ours, s=8, alpha=0.6)
+            ax.set_title(f"{corpus} {mode}: Spearman {rho:.3f}", fontsize=9)
+            ax.set_xlabel("gensim cosine similarity")
+            ax.set_ylabel("glassnet cosine similarity")
+            ax.grid(alpha=0.3)
+        fig.suptitle("word pairs: glassnet word2vec against gensim, same corpus and settings")
+        ctx.savefig(fig, "similarities_vs_gensim")
 
     @staticmethod
     def _gensim(cls, sents, config, mode, seed):
