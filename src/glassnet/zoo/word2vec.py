@@ -196,6 +196,9 @@ def _scores_loss_grad(s: np.ndarray):
     return loss, ds
 
 
+_CHUNK = 512  # examples per pass over gathered output rows: (512, 6, 100) float32 is 1.2 MB (256..1024 alike)
+
+
 def sgd_step(model: Word2Vec, inputs, targets, negatives, lr: float, mask=None, cbow_update: str = "word2vec",
              workspace: dict | None = None) -> float:
     """One plain-SGD step on the summed negative-sampling loss of a batch, updating only touched rows.
@@ -231,12 +234,22 @@ def sgd_step(model: Word2Vec, inputs, targets, negatives, lr: float, mask=None, 
     inverse = np.empty(idx.size, np.intp)
     inverse[order] = np.cumsum(first) - 1  # idx.ravel()[m] == ids[inverse[m]]
     W_rows = np.take(W_out, ids, axis=0, mode="clip", out=_buffer(workspace, "W_out_rows", (len(ids), E), dt))
-    rows = np.take(W_rows, inverse.reshape(idx.shape), axis=0, mode="clip",
-                   out=_buffer(workspace, "rows", idx.shape + (E,), dt))  # (N, 1+k, E)
-    s = np.matmul(rows, h[:, :, None])[:, :, 0]  # (N, 1+k): h_n · w_j (batched GEMV: faster than einsum)
-    loss, ds = _scores_loss_grad(s)  # (N, 1+k)
-    grad_h = np.matmul(ds[:, None, :], rows, out=_buffer(workspace, "grad_h", (len(s), 1, E), dt))[:, 0]  # (N, E)
-    # grad_h_n = Σ_j δ_nj w_j above (batched GEMV); grad_W_out[v] = Σ δ_nj h_n over the entries with id v
+    # the (N, 1+k, E) output rows in chunks of _CHUNK examples, each used while in cache: the scores s_nj = h_n · w_j,
+    # the loss and δ, grad_h_n = Σ_j δ_nj w_j (batched GEMVs: faster than einsum); all from the weights before the step
+    inverse = inverse.reshape(idx.shape)
+    N = len(idx)
+    ds = np.empty(idx.shape, dt)  # (N, 1+k)
+    grad_h = _buffer(workspace, "grad_h", (N, 1, E), dt)
+    loss = 0.0
+    for c in range(0, N, _CHUNK):
+        sl = slice(c, c + _CHUNK)
+        part = inverse[sl]
+        rows = np.take(W_rows, part, axis=0, mode="clip", out=_buffer(workspace, "rows", part.shape + (E,), dt))
+        part_loss, ds[sl] = _scores_loss_grad(np.matmul(rows, h[sl, :, None])[:, :, 0])
+        loss += part_loss
+        np.matmul(ds[sl, None, :], rows, out=grad_h[sl])
+    grad_h = grad_h[:, 0]  # (N, E)
+    # grad_W_out[v] = Σ δ_nj h_n over the entries with id v
     _scatter_add(W_out, idx, ds, h, -lr, group, W_rows)
     if model.mode == "skipgram":
         _scatter_add(W_in, inputs[:, None], None, grad_h, -lr, workspace=workspace, name="W_in_rows")
