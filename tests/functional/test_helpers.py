@@ -343,3 +343,10 @@ def test_cells_keep_float32(name):
     assert all(o.dtype == np.float32 and o.shape == (N_, H_) for o in outs)
     outs[0].backward(np.ones((N_, H_), np.float32))
     assert all(t.grad.dtype == np.float32 and t.grad.shape == t.shape for t in ts)
+
+
+def test_normalize_axis_refuses_a_bool():
+    from glassnet.functional._axis import normalize_axis
+
+    with pytest.raises(ConfigError, match="axis must be an integer, got bool"):
+        normalize_axis("sum", True, 2)

@@ -11,10 +11,12 @@ def normalize_axis(name: str, axis, ndim: int, arg: str = "axis") -> int:
     """Return ``axis`` in ``[0, ndim)``; negative values count from the end.
 
     Raises:
-        ConfigError: if ``axis`` is not an integer.
+        ConfigError: if ``axis`` is not an integer (a bool is refused).
         ShapeError: if ``axis`` is out of range for ``ndim`` dimensions.
     """
     try:
+        if isinstance(axis, bool):  # operator.index(True) == 1 would silently mean axis 1
+            raise TypeError
         a = operator.index(axis)
     except TypeError:
         raise ConfigError(f"{name}: {arg} must be an integer, got {type(axis).__name__}") from None
