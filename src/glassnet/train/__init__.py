@@ -1,5 +1,6 @@
 """Training: the fit loop, metrics, callbacks, history, checkpoints, and a Keras-style front end.
 
+* :func:`train_step` — the one training step (forward, loss, checks, backward, clip, update).
 * :class:`Trainer` — epochs of mini-batch steps with validation, a tqdm bar,
   callbacks, a stop on a non-finite loss or gradient, and exact resume.
 * :class:`ModelCheckpoint`, :class:`EarlyStopping`, :class:`ProgressBar` — callbacks.
@@ -12,10 +13,11 @@ from glassnet.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoi
 from glassnet.train.history import History
 from glassnet.train.keras import OPTIMIZERS, Model, Sequential, make_optimizer
 from glassnet.train.metrics import LOSSES, METRICS, accuracy, get_loss, get_metric
+from glassnet.train.step import StepResult, check_finite, train_step
 from glassnet.train.trainer import Trainer, model_generators
 
 __all__ = [
-    "Trainer", "History", "model_generators",
+    "Trainer", "History", "model_generators", "train_step", "StepResult", "check_finite",
     "Callback", "ProgressBar", "ModelCheckpoint", "EarlyStopping",
     "Checkpoint", "save_checkpoint", "load_checkpoint",
     "Model", "Sequential", "OPTIMIZERS", "make_optimizer",
