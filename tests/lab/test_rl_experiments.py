@@ -7,7 +7,7 @@ import pytest
 
 from glassnet.errors import ConfigError
 from glassnet.lab import get_experiment, run_experiment
-from glassnet.lab.policy_gradient import confirmation_seeds
+from glassnet.lab.rl.cartpole import confirmation_seeds
 
 
 def quick(name, seed=0, **overrides):

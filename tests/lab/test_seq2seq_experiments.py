@@ -68,7 +68,7 @@ needs_enja = pytest.mark.skipif(not (SHARED / "small_parallel_enja").exists(),
 def test_translate_enja_resumes_bit_identically(tmp_path, monkeypatch):
     import numpy as np
 
-    import glassnet.lab.translate_enja as module
+    import glassnet.lab.seq2seq.translate_enja as module
     from glassnet.train import load_checkpoint
 
     whole = run_quick("translate-enja", tmp_path / "whole", data_dir=SHARED)

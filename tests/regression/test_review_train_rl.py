@@ -138,7 +138,7 @@ def test_lab_run_prints_what_it_wrote_and_verdict_last(tmp_path, capsys):
 
 def test_rl_table_names_the_evaluation_size():
     # the quick runs evaluate 20 episodes; the table said "(100 ep.)"
-    from glassnet.lab.policy_gradient import PolicyGradient
+    from glassnet.lab.rl.policy_gradient import PolicyGradient
 
     r = run_experiment(PolicyGradient, quick=True, overrides={"episodes": 4, "eval_episodes": 3}, verbose=False,
                        printer=None)

@@ -8,8 +8,20 @@ An experiment is a subclass of :class:`Experiment` in its own module of
   and ``criterion`` (the measurable rule that decides the verdict);
 * ``Config``: a dataclass whose fields each carry a one-line description in
   ``field(metadata={"help": ...})``; its defaults are the full run;
-* ``quick``: the overrides that make the quick run (seconds, used by the tests);
+* ``quick``: the overrides that make the quick run (seconds, used by the tests), and
+  ``quick_criterion``: the smaller rule a quick run checks (a quick run never claims
+  the full criterion: its last line is ``quick check: <verdict> (<quick criterion>)``);
+* ``data``: the downloaded data sets it needs (catalog names; ``glassnet lab`` marks
+  them). A :class:`~glassnet.errors.DataError` raised while running (data missing
+  or corrupt) makes the result ``inconclusive`` with a how-to-get-it note;
 * ``run(config, ctx) -> Outcome``: the experiment itself, top to bottom.
+
+Randomness comes from ``ctx.rng`` (the run's generator) and ``ctx.spawn(n)``
+(independent child generators, ``SeedSequence.spawn``). An experiment whose
+full run takes more than a minute splits its work into units with
+``ctx.unit(key, fn)``: with ``--resume`` a unit finished by an interrupted run is
+read back instead of run again (its result is JSON). Plots are drawn with
+:mod:`glassnet.lab.plotting` (``ctx.figure``) and saved with ``ctx.savefig``.
 
 :func:`run_experiment` seeds, times, runs, prints the table, writes
 ``result.json`` (``name``, ``claim``, ``criterion``, ``verdict``, ``metrics``,
@@ -20,6 +32,12 @@ plots as PNG, and prints ``verdict: <verdict>`` last.
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,12 +46,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from glassnet.errors import ConfigError
-from glassnet.fileio import atomic_write_bytes, atomic_write_json
+from glassnet.errors import ConfigError, DataError
+from glassnet.fileio import atomic_write_json
+from glassnet.lab import plotting
 
 __all__ = [
     "Experiment", "Outcome", "Result", "RunContext", "VERDICTS", "SUPPORTED", "NOT_SUPPORTED", "INCONCLUSIVE",
-    "make_config", "run_experiment", "verdict_from",
+    "make_config", "run_experiment", "verdict_from", "machine_info",
 ]
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
@@ -79,28 +98,53 @@ class Result:
     table: list[dict[str, Any]]
     notes: list[str]
     plots: list[str]
+    quick_criterion: str = ""
+    date: str = ""
+    cpu_seconds: float = 0.0
+    machine: dict[str, Any] = field(default_factory=dict)
+    resumed_units: int = 0
 
 
 class RunContext:
-    """What an experiment gets besides its config: seed, folders, progress and plots.
+    """What an experiment gets besides its config: seed, folders, randomness, progress, plots, resumable units.
 
     Attributes:
-        seed: the run's seed; ``rng`` is ``numpy.random.default_rng(seed)``.
-        out_dir: where plots go (None: plots are not saved).
+        seed: the run's seed; ``rng`` is ``numpy.random.default_rng(SeedSequence(seed))``.
+        out_dir: where plots go (None: plots are not saved, units are not kept).
         data_dir: where real data sets are looked for (None: the default cache).
         quick: True for the quick configuration.
         verbose: show progress bars and log lines.
+        resume: reuse the units (:meth:`unit`) that an interrupted run with the same
+            seed, quick flag and config left in ``out_dir/units``.
     """
 
-    def __init__(self, seed: int, out_dir: Path | None, data_dir: Path | None, quick: bool, verbose: bool = True):
+    def __init__(self, seed: int, out_dir: Path | None, data_dir: Path | None, quick: bool, verbose: bool = True,
+                 resume: bool = False, config: Any = None):
         self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        self._seed_seq = np.random.SeedSequence(seed)
+        self.rng = np.random.default_rng(self._seed_seq)
         self.out_dir = out_dir
         self.data_dir = data_dir
         self.quick = quick
         self.verbose = verbose
+        self.resume = resume
         self.plots: list[str] = []
+        self.resumed_units = 0
+        self._units_dir = out_dir / "units" if out_dir is not None else None
+        if self._units_dir is not None:
+            self._prepare_units(config)
 
+    # ----------------------------------------------------------- randomness
+    def spawn(self, n: int) -> list[np.random.Generator]:
+        """``n`` new generators independent of ``rng`` and of every earlier ``spawn`` (``SeedSequence.spawn``).
+
+        The k-th call gives the same generators for the same seed, whatever was drawn from ``rng``.
+        """
+        from glassnet.checks import check_int
+
+        return [np.random.default_rng(s) for s in self._seed_seq.spawn(check_int(n, "n", "RunContext.spawn", min=0))]
+
+    # ------------------------------------------------------------- progress
     def progress(self, iterable=None, total: int | None = None, desc: str = ""):
         """A tqdm progress bar (disabled when not verbose)."""
         from tqdm.auto import tqdm
@@ -113,18 +157,83 @@ class RunContext:
 
             tqdm.write(message)
 
+    # ---------------------------------------------------------------- plots
+    @staticmethod
+    def figure(nrows: int = 1, ncols: int = 1, **kwargs: Any):
+        """:func:`glassnet.lab.plotting.figure`: ``fig, ax = ctx.figure()``."""
+        return plotting.figure(nrows, ncols, **kwargs)
+
     def savefig(self, fig, name: str) -> None:
-        """Save a matplotlib figure as ``<out_dir>/<name>.png`` atomically and close it."""
-        import io
-
-        import matplotlib.pyplot as plt
-
+        """Save a matplotlib figure as ``<out_dir>/<name>.png`` atomically (nothing when ``out_dir`` is None)."""
         if self.out_dir is not None:
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-            atomic_write_bytes(self.out_dir / f"{name}.png", buf.getvalue())
+            plotting.save_png(fig, self.out_dir / f"{name}.png")
             self.plots.append(f"{name}.png")
-        plt.close(fig)
+
+    # ---------------------------------------------------------------- units
+    def _prepare_units(self, config: Any) -> None:
+        stamp = {"seed": self.seed, "quick": self.quick,
+                 "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else None}
+        stamp = json.loads(json.dumps(stamp, default=str))
+        stamp_file = self._units_dir / "_run.json"
+        if self.resume:
+            try:
+                same = json.loads(stamp_file.read_text()) == stamp
+            except (OSError, ValueError):
+                same = False
+            if same:
+                return
+        if self._units_dir.exists():  # a fresh run, or a resume of other settings: start over
+            shutil.rmtree(self._units_dir)
+        atomic_write_json(stamp_file, stamp)
+
+    def unit(self, key: str, fn: Callable[[], Any]) -> Any:
+        """The JSON result of ``fn()``, computed once: resumable work.
+
+        With ``resume`` and a result of ``key`` saved by an interrupted run of the same settings,
+        that result is returned without calling ``fn``; otherwise ``fn()`` runs and its result is written
+        atomically to ``out_dir/units/<key>.json``. Either way the value returned is the JSON round trip
+        (tuples come back as lists), so a resumed run computes exactly what an uninterrupted one does.
+
+        ``fn`` must draw its randomness from generators made for it (``ctx.spawn``), never from ``ctx.rng``,
+        or skipping it would shift the random numbers of the units after it.
+
+        Raises:
+            ConfigError: a key that is not a non-empty ``[A-Za-z0-9_.=-]`` string, or a result JSON cannot hold.
+        """
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9_.=-]+", key) or key.startswith("_"):
+            raise ConfigError(f"RunContext.unit: key must be a non-empty string of letters, digits and _.=- "
+                              f"not starting with _, got {key!r}")
+        path = self._units_dir / f"{key}.json" if self._units_dir is not None else None
+        if path is not None and self.resume and path.exists():
+            try:
+                value = json.loads(path.read_text())["value"]
+                self.resumed_units += 1
+                return value
+            except (OSError, ValueError, KeyError):
+                pass  # a damaged unit is recomputed
+        value = fn()
+        try:
+            text = json.dumps({"value": value})
+        except TypeError as e:
+            raise ConfigError(f"RunContext.unit {key!r}: the result must be JSON-serialisable ({e})") from None
+        if path is not None:
+            atomic_write_json(path, json.loads(text))
+        return json.loads(text)["value"]
+
+
+def machine_info() -> dict[str, Any]:
+    """Where a run ran: CPU model, logical cores, OS, Python and NumPy versions (for recorded results)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(terse=True),
+            "python": platform.python_version(), "numpy": np.__version__}
 
 
 class Experiment:
@@ -136,6 +245,8 @@ class Experiment:
     criterion: ClassVar[str]
     Config: ClassVar[type]
     quick: ClassVar[dict[str, Any]] = {}
+    quick_criterion: ClassVar[str] = ""
+    data: ClassVar[tuple[str, ...]] = ()
 
     def run(self, config: Any, ctx: RunContext) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -196,6 +307,7 @@ def run_experiment(
     overrides: dict[str, Any] | None = None,
     verbose: bool = True,
     printer: Callable[[str], None] | None = print,
+    resume: bool = False,
 ) -> Result:
     """Run one experiment: configure, seed, time, run, print, write ``result.json`` and plots.
 
@@ -208,6 +320,7 @@ def run_experiment(
         overrides: config fields to change, e.g. ``{"epochs": 3}``.
         verbose: progress bars and log lines.
         printer: where the table and the verdict line go (None: silent).
+        resume: reuse the units an interrupted run with the same settings left in ``out_dir``.
 
     Returns:
         The :class:`Result` (also written to ``out_dir/result.json``).
@@ -219,9 +332,13 @@ def run_experiment(
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    ctx = RunContext(seed, out, Path(data_dir) if data_dir is not None else None, quick, verbose)
-    start = time.perf_counter()
-    outcome = experiment().run(config, ctx)
+    ctx = RunContext(seed, out, Path(data_dir) if data_dir is not None else None, quick, verbose,
+                     resume=resume, config=config)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    try:
+        outcome = experiment().run(config, ctx)
+    except DataError as e:  # missing or corrupt data: nothing measured, nothing claimed
+        outcome = missing_data_outcome(experiment, e)
     seconds = time.perf_counter() - start
     if outcome.verdict not in VERDICTS:
         raise ConfigError(f"{experiment.name}: verdict must be one of {VERDICTS}, got {outcome.verdict!r}")
@@ -229,6 +346,10 @@ def run_experiment(
         name=experiment.name, claim=experiment.claim, criterion=experiment.criterion, verdict=outcome.verdict,
         metrics=outcome.metrics, config=dataclasses.asdict(config), seed=seed, seconds=round(seconds, 3),
         quick=quick, topic=experiment.topic, table=outcome.table, notes=outcome.notes, plots=list(ctx.plots),
+        quick_criterion=experiment.quick_criterion if quick else "",
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        cpu_seconds=round(time.process_time() - cpu_start, 3), machine=machine_info(),
+        resumed_units=ctx.resumed_units,
     )
     if out is not None:
         atomic_write_json(out / "result.json", dataclasses.asdict(result))
@@ -236,8 +357,24 @@ def run_experiment(
         printer(format_result(result))
         if out is not None:
             printer("wrote " + ", ".join(str(out / f) for f in ["result.json", *result.plots]))
-        printer(f"verdict: {result.verdict}")
+        printer(final_line(result))
     return result
+
+
+def final_line(result: Result) -> str:
+    """The last line of a run: ``verdict: supported``, or for a quick run ``quick check: supported (<rule>)``."""
+    if result.quick:
+        return f"quick check: {result.verdict} ({result.quick_criterion or 'the full criterion on a smaller run'})"
+    return f"verdict: {result.verdict}"
+
+
+def missing_data_outcome(experiment: type[Experiment], error: DataError) -> Outcome:
+    """An ``inconclusive`` outcome for a run that could not read its data, with how to get it."""
+    message = " ".join(str(error).split())
+    how = (f"get the data with `glassnet data download {experiment.data[0]}`"
+           + "".join(f" and `glassnet data download {d}`" for d in experiment.data[1:])
+           + " or pass --data-dir" if experiment.data else "pass --data-dir with the data set's files")
+    return Outcome(INCONCLUSIVE, {"missing_data": message}, notes=[f"data not available: {message}", f"to run it: {how}"])
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -255,5 +392,6 @@ def format_result(result: Result) -> str:
     if table:
         lines += [table, ""]
     lines += result.notes
-    lines.append(f"({result.seconds:.1f} s, seed {result.seed}{', quick' if result.quick else ''})")
+    resumed = f", {result.resumed_units} units resumed" if result.resumed_units else ""
+    lines.append(f"({result.seconds:.1f} s, seed {result.seed}{', quick' if result.quick else ''}{resumed})")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Finding experiments: every module of ``glassnet.lab`` that defines an Experiment subclass.
+"""Finding experiments: every module of ``glassnet.lab``'s topic folders that defines an Experiment subclass.
 
 Discovery imports the lab's modules once; an experiment appears by existing,
 with no list to keep in sync.
@@ -21,9 +21,10 @@ def experiments() -> dict[str, type[Experiment]]:
     """All experiments by name, ordered by course topic then name."""
     import glassnet.lab as lab
 
-    for info in pkgutil.iter_modules(lab.__path__):
-        if info.name not in _INFRASTRUCTURE and not info.name.startswith("_"):
-            importlib.import_module(f"glassnet.lab.{info.name}")
+    for info in pkgutil.walk_packages(lab.__path__, prefix="glassnet.lab."):
+        leaf = info.name.rsplit(".", 1)[-1]
+        if leaf not in _INFRASTRUCTURE and not leaf.startswith("_"):
+            importlib.import_module(info.name)
     found: dict[str, type[Experiment]] = {}
     stack = list(Experiment.__subclasses__())
     while stack:

@@ -10,7 +10,7 @@ import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.data.datasets.generated import binary_addition
 from glassnet.errors import NonFiniteError
-from glassnet.lab._recurrent import TOPIC, check_finite, pyplot
+from glassnet.lab.recurrent.adding import TOPIC, check_finite, pyplot
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.optim import Adam, clip_grad_norm_
 

@@ -7,82 +7,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.lab.base import Experiment, Outcome, verdict_from
+from glassnet.lab.rl.cartpole import (
+    CRITERION_CARTPOLE,
+    confirmation_seeds,
+    plot_learning_curve,
+    random_policy_return,
+    solve_metrics,
+)
 from glassnet.rl import envs
 from glassnet.rl.reinforce import Reinforce
 from glassnet.rl.rollout import evaluate, run_episodes
-
-CRITERION_CARTPOLE = (
-    "Supported when, within the training budget, the current policy evaluated over `eval_episodes` (100) "
-    "consecutive episodes (fresh seeded CartPole-v1 envs, 500-step limit, the same evaluation seeds every time) "
-    "averages >= `solve_return` (475, gymnasium's 'solved' threshold) AND the same policy, re-evaluated at once on "
-    "`eval_episodes` fresh episodes whose seeds are disjoint from the evaluation seeds (a confirmation; its own seed "
-    "stream derived from the run seed, new seeds for every confirmation), again averages >= `solve_return`: only the "
-    "confirmation decides, since the first of many evaluations to pass flatters the policy. A failed confirmation "
-    "lets training go on. Evaluations run whenever the last 20 training episodes average >= `eval_threshold`, and "
-    "once at the end. With `improvement_factor` > 0 (the quick run) the claim checked is weaker: the final "
-    "evaluation's mean return is at least `improvement_factor` times the uniformly random policy's."
-)
-
-CONFIRMATION_STREAM = 1  # spawn key of the confirmation seeds: apart from the run's own generator
-
-
-def confirmation_seeds(run_seed: int, eval_seed: int, n_episodes: int):
-    """Base seeds of confirmation evaluations, each a block of ``n_episodes`` unused seeds.
-
-    Drawn from a generator of their own (``default_rng([run_seed, CONFIRMATION_STREAM])``) so that
-    drawing them leaves the run's generator where it was; each block ``[seed, seed + n_episodes)`` is disjoint
-    from the evaluation's ``[eval_seed, eval_seed + n_episodes)`` and from every earlier block.
-    """
-    rng = np.random.default_rng([run_seed, CONFIRMATION_STREAM])
-    used = [eval_seed]
-    while True:
-        seed = envs.seed_for(rng)
-        if all(abs(seed - u) >= n_episodes for u in used):
-            used.append(seed)
-            yield seed
-
-
-def solve_metrics(confirmations, n_episodes):
-    """Metrics and table columns of the confirmations, each (episode, evaluation mean, confirmation mean)."""
-    last = confirmations[-1] if confirmations else (None, None, None)
-    metrics = {"confirmations": [list(c) for c in confirmations], "solving_eval_mean": last[1],
-               "confirmation_mean": last[2]}
-    columns = {f"solving eval mean ({n_episodes} ep.)": "-" if last[1] is None else last[1],
-               f"confirmation mean ({n_episodes} fresh ep.)": "-" if last[2] is None else last[2],
-               "confirmations tried": len(confirmations)}
-    return metrics, columns
-
-
-def random_policy_return(n_actions: int, n_episodes: int, seed: int) -> float:
-    """Mean CartPole-v1 return of uniformly random actions over ``n_episodes`` seeded episodes."""
-    rng = np.random.default_rng(seed)
-    returns = evaluate(lambda s: envs.make(envs.CART_POLE, seed=s),
-                       lambda obs: rng.integers(n_actions, size=obs.shape[0]), n_episodes, seed)
-    return float(returns.mean())
-
-
-def plot_learning_curve(ctx, returns, evaluations, solve_return, random_return, title, name):
-    """Training returns per episode (and their 100-episode mean) with the evaluations marked."""
-    from matplotlib.figure import Figure
-
-    returns = np.asarray(returns)
-    fig = Figure(figsize=(7, 4))
-    ax = fig.subplots()
-    ax.plot(np.arange(1, returns.size + 1), returns, lw=0.5, alpha=0.5, label="training episode return")
-    if returns.size >= 100:
-        moving = np.convolve(returns, np.ones(100) / 100, mode="valid")
-        ax.plot(np.arange(100, returns.size + 1), moving, label="mean of last 100 training episodes")
-    if evaluations:
-        at, mean = np.asarray(evaluations).T
-        ax.plot(at, mean, "o", color="C3", label="evaluation: mean of 100 episodes")
-    ax.axhline(solve_return, ls="--", color="k", lw=0.8, label=f"solved ({solve_return:g})")
-    ax.axhline(random_return, ls=":", color="grey", lw=0.8, label="random policy")
-    ax.set_xlabel("training episode")
-    ax.set_ylabel("return")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    ctx.savefig(fig, name)
-
 
 class PolicyGradient(Experiment):
     name = "policy-gradient"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.policy_gradient import (
+from glassnet.lab.rl.cartpole import (
     CRITERION_CARTPOLE,
     confirmation_seeds,
     plot_learning_curve,

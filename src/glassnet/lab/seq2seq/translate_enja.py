@@ -22,7 +22,7 @@ import numpy as np
 
 from glassnet.data.datasets import load_small_parallel_enja
 from glassnet.errors import ConfigError
-from glassnet.lab._seq2seq import TOPIC, encode_pairs, one_blas_thread, train_seq2seq
+from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, one_blas_thread, train_seq2seq
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.optim import Adam
 from glassnet.text import Vocabulary, corpus_bleu
@@ -152,7 +152,7 @@ class TranslateEnJa(Experiment):
 
     @staticmethod
     def _plot_losses(ctx, losses):
-        from glassnet.lab._recurrent import pyplot
+        from glassnet.lab.recurrent.adding import pyplot
 
         plt = pyplot()
         fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -9,7 +9,7 @@ import numpy as np
 import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.data.datasets.generated import appears_later, appears_later_ceiling
-from glassnet.lab._recurrent import TOPIC, check_finite, pyplot, recurrent_layer
+from glassnet.lab.recurrent.adding import TOPIC, check_finite, pyplot, recurrent_layer
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.optim import Adam
 

@@ -8,7 +8,7 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn, no_grad
-from glassnet.lab._recurrent import TOPIC, check_finite, pyplot
+from glassnet.lab.recurrent.adding import TOPIC, check_finite, pyplot
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.optim import Adam, clip_grad_norm_
 

@@ -9,7 +9,7 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet.data.datasets import join_sentences, load_ptb, load_tinyshakespeare
-from glassnet.lab._recurrent import TOPIC, check_finite, pyplot
+from glassnet.lab.recurrent.adding import TOPIC, check_finite, pyplot
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.optim import Adam, clip_grad_norm_
 from glassnet.zoo.rnnlm import RNNLM, batchify, perplexity

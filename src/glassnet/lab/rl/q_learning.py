@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.value_iteration import plot_value_map
+from glassnet.lab.rl.frozen_lake import plot_value_map
 from glassnet.rl import envs
 from glassnet.rl.dynamic_programming import TabularMDP, policy_evaluation, value_iteration
 from glassnet.rl.schedules import LinearSchedule

@@ -1,0 +1,3 @@
+"""Recurrent networks: RNN, LSTM, GRU, BPTT, vanishing and exploding gradients, bidirectional layers."""
+
+TOPIC = "Recurrent networks"
