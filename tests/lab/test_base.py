@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from glassnet.errors import ConfigError
+from glassnet.errors import ConfigError, DataError
 from glassnet.lab.base import Experiment, Outcome, make_config, run_experiment, verdict_from
 from glassnet.lab.report import render_html
 
@@ -21,17 +21,13 @@ class Coin(Experiment):
         tags: tuple = field(default=("a",), metadata={"help": "labels"})
 
     quick = {"n": 1000}
+    quick_criterion = "the same rule on 1,000 tosses"
 
     def run(self, config, ctx):
         heads = int((ctx.rng.random(config.n) < config.p).sum())
         freq = heads / config.n
         sigma = (0.25 / config.n) ** 0.5
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots()
+        fig, ax = ctx.figure()
         ax.bar(["heads", "tails"], [heads, config.n - heads])
         ctx.savefig(fig, "counts")
         return Outcome(verdict_from(abs(freq - 0.5) < 3 * sigma), {"freq": freq}, [{"n": config.n, "freq": freq}])
@@ -40,7 +36,7 @@ class Coin(Experiment):
 def test_run_writes_result_and_prints_verdict_last(tmp_path, capsys):
     r = run_experiment(Coin, quick=True, out_dir=tmp_path, seed=3, verbose=False)
     out = capsys.readouterr().out.strip().splitlines()
-    assert out[-1] == f"verdict: {r.verdict}"
+    assert out[-1] == f"quick check: {r.verdict} (the same rule on 1,000 tosses)"
     data = json.loads((tmp_path / "result.json").read_text())
     for key in ("name", "claim", "criterion", "verdict", "metrics", "config", "seed", "seconds"):
         assert key in data
@@ -71,3 +67,75 @@ def test_report_html_contains_claim_and_plot(tmp_path):
     r["_dir"] = str(tmp_path)
     page = render_html([r])
     assert Coin.claim in page and "data:image/png;base64," in page and "supported" in page
+
+
+def test_full_run_ends_with_verdict_line_and_records_where_it_ran(tmp_path, capsys):
+    r = run_experiment(Coin, out_dir=tmp_path, seed=3, verbose=False, overrides={"n": 500})
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"verdict: {r.verdict}"
+    data = json.loads((tmp_path / "result.json").read_text())
+    assert data["quick"] is False and data["quick_criterion"] == ""
+    assert data["machine"]["cores"] >= 1 and data["machine"]["numpy"] and data["date"].startswith("20")
+    assert data["cpu_seconds"] >= 0
+
+
+class MissingData(Coin):
+    name = "missing-data"
+    data = ("ptb",)
+
+    def run(self, config, ctx):
+        raise DataError("ptb: no file ptb.train.txt in /nowhere")
+
+
+def test_missing_data_is_inconclusive_with_a_how_to(tmp_path, capsys):
+    r = run_experiment(MissingData, quick=True, out_dir=tmp_path, verbose=False)
+    assert r.verdict == "inconclusive"
+    assert "glassnet data download ptb" in " ".join(r.notes)
+    assert r.metrics["missing_data"].startswith("ptb: no file")
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("quick check: inconclusive")
+
+
+class Units(Coin):
+    name = "units"
+    calls: list = []
+
+    def run(self, config, ctx):
+        gens = ctx.spawn(3)
+        values = []
+        for k, g in enumerate(gens):
+            def work(g=g, k=k):
+                Units.calls.append(k)
+                if k == 1 and Units.interrupt:
+                    raise KeyboardInterrupt
+                return [float(g.random()), (k, k)]
+            values.append(ctx.unit(f"part-{k}", work))
+        return Outcome("supported", {"values": values})
+
+
+def test_units_resume_after_an_interrupt_with_the_same_numbers(tmp_path):
+    Units.interrupt, Units.calls = False, []
+    whole = run_experiment(Units, seed=4, out_dir=tmp_path / "a", verbose=False, printer=None)
+    assert whole.metrics["values"][0][1] == [0, 0]  # the JSON round trip, also when not resumed
+    Units.interrupt, Units.calls = True, []
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(Units, seed=4, out_dir=tmp_path / "b", verbose=False, printer=None)
+    assert Units.calls == [0, 1]
+    Units.interrupt, Units.calls = False, []
+    resumed = run_experiment(Units, seed=4, out_dir=tmp_path / "b", verbose=False, printer=None, resume=True)
+    assert Units.calls == [1, 2] and resumed.resumed_units == 1
+    assert resumed.metrics == whole.metrics
+    Units.calls = []  # another seed: nothing is reused
+    other = run_experiment(Units, seed=5, out_dir=tmp_path / "b", verbose=False, printer=None, resume=True)
+    assert Units.calls == [0, 1, 2] and other.resumed_units == 0 and other.metrics != whole.metrics
+
+
+def test_spawn_does_not_depend_on_draws_from_rng():
+    from glassnet.lab.base import RunContext
+
+    a = RunContext(7, None, None, quick=True, verbose=False)
+    b = RunContext(7, None, None, quick=True, verbose=False)
+    b.rng.random(100)
+    assert [g.random() for g in a.spawn(2)] == [g.random() for g in b.spawn(2)]
+    # the second call gives new children, not the first call's again
+    assert [g.random() for g in a.spawn(1)] != [g.random() for g in RunContext(7, None, None, True).spawn(1)]
+    with pytest.raises(ConfigError, match="key must be"):
+        a.unit("../x", lambda: 1)
