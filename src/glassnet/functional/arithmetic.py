@@ -113,9 +113,12 @@ class Pow(Function):
         self.save_for_backward(x)
         return x**self.c
 
-    # d x^c / dx = c x^(c-1)
+    # d x^c / dx = c x^(c-1); for c = 0, x^0 = 1 is a constant and the derivative is 0 everywhere
+    # (the formula would give 0 * 0^(-1) = NaN at x = 0)
     def backward(self, grad_y):
         (x,) = self.saved
+        if self.c == 0:
+            return self.xp.zeros_like(grad_y)
         return grad_y * (self.c * x ** (self.c - 1))
 
 

@@ -174,7 +174,7 @@ def _normalize_index(index, xp) -> tuple[tuple, bool]:
     for it in items:
         if isinstance(it, Tensor):
             it = it.data
-        elif isinstance(it, list):
+        elif isinstance(it, (list, tuple)):  # inside an index tuple NumPy reads a tuple as a list: x[:, (1, 1)]
             it = xp.asarray(it)
             if it.size == 0:  # x[[]] picks nothing (np.asarray([]) would be float)
                 it = it.astype(np.intp)

@@ -1,0 +1,69 @@
+"""Issue 8 defects 1 and 2: repeated positions in tuple indices accumulate; x**0 has gradient 0 at 0 (as torch)."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+import glassnet.functional as F
+
+torch = pytest.importorskip("torch")
+
+
+def _torch_index(index):
+    """The same index for torch: tuples inside the index become lists (torch reads both as advanced indices)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return tuple(list(i) if isinstance(i, tuple) else i for i in items)
+
+
+@pytest.mark.parametrize(("shape", "index"), [
+    ((2, 3), (slice(None), (1, 1))),
+    ((3,), ((0, 0, 2),)),
+    ((2, 3), (slice(None), [1, 1, 0])),
+    ((2, 3), ((1, 1), (2, 2))),
+    ((4, 3), ((0, 0, 3), slice(1, 3))),
+    ((2, 3, 4), (Ellipsis, (3, 3, 1))),
+    ((2, 3), (None, slice(None), (0, 0))),
+    ((5,), np.array([4, 4, 4, 0])),
+])
+def test_repeated_positions_accumulate_like_torch(shape, index):
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal(shape)
+    x = gn.Tensor(x_np.copy(), requires_grad=True)
+    y = F.getitem(x, index)
+    upstream = rng.standard_normal(y.shape)
+    F.sum(y * upstream).backward()
+    xt = torch.tensor(x_np, requires_grad=True)
+    yt = xt[_torch_index(index)]
+    assert tuple(yt.shape) == y.shape
+    (yt * torch.from_numpy(upstream)).sum().backward()
+    np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=0, atol=1e-12)
+
+
+def test_the_reported_cases():
+    x = gn.Tensor(np.zeros((2, 3)), requires_grad=True)
+    F.sum(x[:, (1, 1)]).backward()
+    np.testing.assert_array_equal(x.grad, [[0, 2, 0], [0, 2, 0]])
+    y = gn.Tensor(np.zeros(3), requires_grad=True)
+    F.sum(y[((0, 0, 2),)]).backward()
+    np.testing.assert_array_equal(y.grad, [2, 0, 1])
+
+
+@pytest.mark.parametrize(("c", "x"), [
+    (0, [0.0, 2.0, -3.0]), (0.0, [0.0, 1.5]), (1, [0.0, -2.0]), (1.0, [0.0]), (2, [0.0, -1.5, 3.0]),
+    (3, [-2.0, 0.0]), (0.5, [0.0, 4.0]), (-1, [-2.0, 0.5]), (2.0, [-0.5]),
+])
+def test_pow_gradient_matches_torch_at_the_edges(c, x):
+    x_np = np.array(x)
+    xg = gn.Tensor(x_np.copy(), requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        F.sum(xg ** c).backward()
+    xt = torch.tensor(x_np, requires_grad=True)
+    (xt ** c).sum().backward()
+    np.testing.assert_array_equal(np.isnan(xg.grad), np.isnan(xt.grad.numpy()))
+    np.testing.assert_allclose(xg.grad, xt.grad.numpy(), rtol=1e-12, atol=0)
+
+
+def test_pow_zero_is_constant_through_f_pow():
+    x = gn.Tensor(np.array([0.0, 0.0, 5.0]), requires_grad=True)
+    F.sum(F.pow(x, 0)).backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
