@@ -67,3 +67,23 @@ def test_pow_zero_is_constant_through_f_pow():
     x = gn.Tensor(np.array([0.0, 0.0, 5.0]), requires_grad=True)
     F.sum(F.pow(x, 0)).backward()
     np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize(("a_shape", "b_shape"), [
+    ((5, 5, 0), (0, 5)), ((0, 3), (3, 4)), ((2, 0, 3), (3, 4)), ((3,), (3, 0)), ((2, 4, 0), (2, 0, 3)),
+    ((0, 2, 3), (3, 2)),
+])
+def test_matmul_with_zero_sizes_like_torch(a_shape, b_shape):
+    """Issue 8 defect 8: (5, 5, 0) @ (0, 5) crashed in a reshape; it is zeros (5, 5, 5) as NumPy and torch."""
+    rng = np.random.default_rng(1)
+    a_np, b_np = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    a, b = gn.Tensor(a_np, requires_grad=True), gn.Tensor(b_np, requires_grad=True)
+    y = F.matmul(a, b)
+    np.testing.assert_array_equal(y.data, np.matmul(a_np, b_np))
+    upstream = rng.standard_normal(y.shape)
+    F.sum(y * upstream).backward()
+    at, bt = torch.tensor(a_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
+    (torch.matmul(at, bt) * torch.from_numpy(upstream)).sum().backward()
+    for ours, theirs, x in ((a.grad, at.grad, a_np), (b.grad, bt.grad, b_np)):
+        assert ours.shape == x.shape and ours.dtype == x.dtype
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12, atol=1e-12)

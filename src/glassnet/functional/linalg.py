@@ -7,6 +7,8 @@ leading axes into one so that every gradient is a single GEMM.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from glassnet.autograd import Function, Tensor, as_tensor
@@ -36,7 +38,8 @@ class MatMul(Function):
             if b2.ndim == 2 and a2.ndim > 2:
                 # B shared by every batch: fold the batch into the rows, one GEMM instead of a sum of many
                 k, m = b2.shape
-                grad_b = a2.reshape(-1, k).T @ g.reshape(-1, m)  # (K, M)
+                rows = math.prod(a2.shape[:-1])  # explicit, not -1: reshape(-1, 0) is ambiguous for K = 0
+                grad_b = a2.reshape(rows, k).T @ g.reshape(rows, m)  # (K, M)
             else:
                 grad_b = unbroadcast(a2.swapaxes(-1, -2) @ g, b2.shape)  # (*Bb, K, M)
             grad_b = grad_b.reshape(b.shape)
