@@ -87,3 +87,22 @@ def test_matmul_with_zero_sizes_like_torch(a_shape, b_shape):
     for ours, theirs, x in ((a.grad, at.grad, a_np), (b.grad, bt.grad, b_np)):
         assert ours.shape == x.shape and ours.dtype == x.dtype
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_negative_sampling_loss_on_an_empty_batch_is_zero_like_cross_entropy(reduction):
+    """Issue 8 defect 9: an empty batch gave NaN and a RuntimeWarning; every loss reduces the same way."""
+    import warnings
+
+    rng = np.random.default_rng(2)
+    h = gn.Tensor(np.zeros((0, 4)), requires_grad=True)
+    W = gn.Tensor(rng.standard_normal((6, 4)), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.negative_sampling_loss(h, W, np.zeros(0, np.int64), np.zeros((0, 3), np.int64), reduction=reduction)
+        ce = F.softmax_cross_entropy(gn.Tensor(np.zeros((0, 5)), requires_grad=True), np.zeros(0, np.int64),
+                                     reduction=reduction)
+        assert loss.shape == ce.shape
+        np.testing.assert_array_equal(loss.data, ce.data)
+        F.sum(loss).backward()
+    assert h.grad.shape == (0, 4) and W.grad.shape == (6, 4) and not W.grad.any()

@@ -18,6 +18,7 @@ import numpy as np
 from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.activation import require_float, sigmoid_array
+from glassnet.functional.loss import _reduce, _spread
 
 __all__ = ["negative_sampling_loss", "UnigramSampler"]
 
@@ -58,19 +59,14 @@ class NegativeSamplingLoss(Function):
         self.W_shape = W.shape
         self.save_for_backward(h, rows, idx, s)
         l = negative_sampling_losses(xp, s)  # (N,)
-        if self.reduction == "none":
-            return l
-        return l.sum() if self.reduction == "sum" else l.mean()
+        return _reduce(xp, l, self.reduction, l.size)  # the losses' one reduction: an empty mean is 0
 
     # ℓ = Σ_j softplus(∓ h·w_j): dℓ/ds_j = σ(s_j) - y_j, grad_h = Σ_j (dℓ/ds_j) w_j, grad_w_j = (dℓ/ds_j) h
     def backward(self, grad_y):
         h, rows, idx, s = self.saved
         xp = self.xp
         N = h.shape[0]
-        if self.reduction == "none":
-            g = grad_y  # (N,)
-        else:
-            g = xp.broadcast_to(grad_y / (N if self.reduction == "mean" else 1), (N,))
+        g = _spread(xp, grad_y, (N,), self.reduction, N)  # (N,)
         ds = negative_sampling_grad_scores(s) * g[:, None]  # (N, 1+k)
         grad_h = (ds[:, None, :] @ rows)[:, 0, :] if self.needs_input_grad[0] else None  # (N, 1, 1+k) @ (N, 1+k, E)
         grad_W = None
