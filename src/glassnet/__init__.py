@@ -10,11 +10,34 @@ from glassnet import functional
 from glassnet.autograd import Function, Tensor, as_tensor, backward, enable_grad, is_grad_enabled, no_grad
 from glassnet.backend import get_array_module, get_default_dtype, set_default_dtype
 
+from glassnet.checks import manual_seed
+
 F = functional
 
 __version__ = "0.1.0"
 
+# Subpackages are reachable from the top package (``import glassnet as gn; gn.nn.LSTM``), imported on first
+# use so that ``import glassnet`` stays light (no matplotlib, gymnasium or tqdm until asked for).
+_SUBPACKAGES = ("nn", "optim", "data", "text", "train", "zoo", "rl", "lab", "testing", "checks", "errors",
+                "backend", "autograd", "fileio", "cli")
+_LAZY = {"save": ("glassnet.train", "save"), "load": ("glassnet.train", "load")}
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"glassnet.{name}")
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBPACKAGES))
+
 __all__ = [
     "Tensor", "Function", "as_tensor", "backward", "no_grad", "enable_grad", "is_grad_enabled",
-    "functional", "F", "get_array_module", "get_default_dtype", "set_default_dtype", "__version__",
+    "functional", "F", "get_array_module", "get_default_dtype", "set_default_dtype", "manual_seed", "__version__",
 ]

@@ -13,11 +13,12 @@ from glassnet.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoi
 from glassnet.train.history import History
 from glassnet.train.keras import OPTIMIZERS, Model, Sequential, make_optimizer
 from glassnet.train.metrics import LOSSES, METRICS, accuracy, get_loss, get_metric
+from glassnet.train.serialization import load, save
 from glassnet.train.step import StepResult, check_finite, train_step
 from glassnet.train.trainer import Trainer, model_generators
 
 __all__ = [
-    "Trainer", "History", "model_generators", "train_step", "StepResult", "check_finite",
+    "Trainer", "History", "model_generators", "train_step", "StepResult", "check_finite", "save", "load",
     "Callback", "ProgressBar", "ModelCheckpoint", "EarlyStopping",
     "Checkpoint", "save_checkpoint", "load_checkpoint",
     "Model", "Sequential", "OPTIMIZERS", "make_optimizer",

@@ -151,7 +151,12 @@ class Model:
             xv, yv = validation_data
             val_loader = DataLoader(ArrayDataset(_as_inputs(xv, self._dtype()), np.asarray(to_numpy(yv))),
                                     batch_size=max(batch_size, 256))
-        trainer.callbacks = sorted([*trainer.callbacks, *callbacks], key=lambda c: c.order)
+        # each call runs the callbacks it was given, as Keras does (those of earlier calls are not kept)
+        callbacks = list(callbacks)
+        for c in callbacks:
+            if not isinstance(c, Callback):
+                raise ConfigError(f"fit: callbacks must be Callback objects, got {type(c).__name__}")
+        trainer.callbacks = sorted(callbacks, key=lambda c: c.order)
         first = trainer.epoch
         trainer.stop_training = False
         trainer.fit(train_loader, trainer.epoch + int(epochs), val_loader=val_loader, progress=bool(verbose))
