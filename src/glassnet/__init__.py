@@ -9,7 +9,6 @@ a deep-learning course on real data.
 from glassnet import functional
 from glassnet.autograd import Function, Tensor, as_tensor, backward, enable_grad, is_grad_enabled, no_grad
 from glassnet.backend import get_array_module, get_default_dtype, set_default_dtype
-
 from glassnet.checks import manual_seed
 
 F = functional

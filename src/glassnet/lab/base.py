@@ -347,7 +347,7 @@ def run_experiment(
         metrics=outcome.metrics, config=dataclasses.asdict(config), seed=seed, seconds=round(seconds, 3),
         quick=quick, topic=experiment.topic, table=outcome.table, notes=outcome.notes, plots=list(ctx.plots),
         quick_criterion=experiment.quick_criterion if quick else "",
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         cpu_seconds=round(time.process_time() - cpu_start, 3), machine=machine_info(),
         resumed_units=ctx.resumed_units,
     )
@@ -374,7 +374,8 @@ def missing_data_outcome(experiment: type[Experiment], error: DataError) -> Outc
     how = (f"get the data with `glassnet data download {experiment.data[0]}`"
            + "".join(f" and `glassnet data download {d}`" for d in experiment.data[1:])
            + " or pass --data-dir" if experiment.data else "pass --data-dir with the data set's files")
-    return Outcome(INCONCLUSIVE, {"missing_data": message}, notes=[f"data not available: {message}", f"to run it: {how}"])
+    notes = [f"data not available: {message}", f"to run it: {how}"]
+    return Outcome(INCONCLUSIVE, {"missing_data": message}, notes=notes)
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:

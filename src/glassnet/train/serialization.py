@@ -1,4 +1,4 @@
-"""Saving and loading a model's state: ``glassnet.save(model, "model.npz")``, ``model.load_state_dict(glassnet.load(...))``.
+"""Saving and loading a model's state: ``glassnet.save(model, path)``, ``model.load_state_dict(glassnet.load(path))``.
 
 The file is a plain ``.npz`` of the state dict (parameters and buffers by dotted name), written
 atomically and read with ``allow_pickle=False``: loading never runs code from the file. A file that

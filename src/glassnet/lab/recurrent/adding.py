@@ -1,11 +1,10 @@
-"""What the recurrent-network experiments share: plotting, the finite-loss guard, and the adding-problem model.
+"""What the recurrent-network experiments share: plotting, the recurrent layer by name, and the adding-problem model.
 
 Private to the lab (the registry skips modules whose name starts with ``_``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,7 @@ import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.data.datasets.generated import adding_problem
 from glassnet.errors import ConfigError, NonFiniteError
-from glassnet.optim import clip_grad_norm_
+from glassnet.train.step import train_step
 
 TOPIC = "Recurrent networks"
 
@@ -31,17 +30,6 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def check_finite(value: float, step: int, what: str = "loss") -> float:
-    """Stop training on a NaN or infinite ``value``, naming the step (DESIGN.md: never silently).
-
-    Raises:
-        NonFiniteError: ``step 37: loss is nan``.
-    """
-    if not math.isfinite(value):
-        raise NonFiniteError(f"step {step}: {what} is {value}")
-    return value
 
 
 def recurrent_layer(cell: str, input_size: int, hidden_size: int, rng: Any = None, **kwargs: Any):
@@ -104,15 +92,8 @@ def train_adding(model, optimizer, T: int, *, steps: int, batch_size: int, max_n
         try:
             # overflow is the event an exploding run is checked for (below, by value): no RuntimeWarning spam
             with np.errstate(over="ignore", invalid="ignore"):
-                loss = F.mean_squared_error(model(x), y)
-                check_finite(loss.item(), step)
-                optimizer.zero_grad()
-                loss.backward()
-                if max_norm is not None:
-                    clip_grad_norm_(optimizer.params, max_norm)  # raises NonFiniteError on an inf/NaN norm
-                else:
-                    check_finite(_grad_norm(optimizer.params), step, "gradient norm")
-                optimizer.step()
+                train_step(optimizer, lambda: F.mean_squared_error(model(x), y), max_norm=max_norm, where=step,
+                           model=model)
         except NonFiniteError as err:
             log.diverged, log.diverged_at = str(err), step
             break
@@ -125,7 +106,3 @@ def train_adding(model, optimizer, T: int, *, steps: int, batch_size: int, max_n
                 break
     return log
 
-
-def _grad_norm(params) -> float:
-    with np.errstate(over="ignore", invalid="ignore"):
-        return math.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in params if p.grad is not None))

@@ -9,9 +9,10 @@ import numpy as np
 import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.data.datasets.generated import appears_later, appears_later_ceiling
-from glassnet.lab.recurrent.adding import TOPIC, check_finite, pyplot, recurrent_layer
 from glassnet.lab.base import Experiment, Outcome, verdict_from
+from glassnet.lab.recurrent.adding import TOPIC, pyplot, recurrent_layer
 from glassnet.optim import Adam
+from glassnet.train.step import train_step
 
 
 class Tagger(nn.Module):
@@ -74,11 +75,8 @@ class Bidirectional(Experiment):
             curve = []
             for step in ctx.progress(range(1, config.steps + 1), desc=label):
                 idx = batches.integers(0, config.train_size, config.batch_size)
-                loss = F.softmax_cross_entropy(model(x_train[idx]), y_train[idx])
-                check_finite(loss.item(), step)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+                train_step(opt, lambda: F.softmax_cross_entropy(model(x_train[idx]), y_train[idx]), where=step,
+                           model=model)
                 if step % config.eval_every == 0:
                     curve.append((step, _accuracy(model, x_test, y_test)))
             curves[label] = curve

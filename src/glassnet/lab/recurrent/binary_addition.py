@@ -10,9 +10,10 @@ import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.data.datasets.generated import binary_addition
 from glassnet.errors import NonFiniteError
-from glassnet.lab.recurrent.adding import TOPIC, check_finite, pyplot
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.optim import Adam, clip_grad_norm_
+from glassnet.lab.recurrent.adding import TOPIC, pyplot
+from glassnet.optim import Adam
+from glassnet.train.step import train_step
 
 # name -> (nonlinearity, clip the gradient norm?, recurrent weights W_h trained?)
 VARIANTS = {
@@ -92,13 +93,9 @@ class BinaryAddition(Experiment):
             for step in ctx.progress(range(1, config.steps + 1), desc=name):
                 idx = train[batches.integers(0, len(train), config.batch_size)]
                 try:
-                    loss = F.binary_cross_entropy_with_logits(model(x[idx]), t[idx].astype(np.float32))
-                    check_finite(loss.item(), step)
-                    opt.zero_grad()
-                    loss.backward()
-                    if clip:
-                        clip_grad_norm_(opt.params, config.max_norm)
-                    opt.step()
+                    target = t[idx].astype(np.float32)
+                    train_step(opt, lambda: F.binary_cross_entropy_with_logits(model(x[idx]), target),
+                               max_norm=config.max_norm if clip else None, where=step, model=model)
                 except NonFiniteError as err:
                     status = f"diverged ({err})"
                     break

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.data.datasets.generated import adding_problem
-from glassnet.lab.recurrent.adding import ADDING_TARGET_VAR, TOPIC, AddingModel, mse_on, pyplot, train_adding
 from glassnet.lab.base import Experiment, Outcome, verdict_from
+from glassnet.lab.recurrent.adding import ADDING_TARGET_VAR, TOPIC, AddingModel, mse_on, pyplot, train_adding
 from glassnet.optim import SGD
 
 

@@ -9,9 +9,10 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet.data.datasets import join_sentences, load_ptb, load_tinyshakespeare
-from glassnet.lab.recurrent.adding import TOPIC, check_finite, pyplot
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.optim import Adam, clip_grad_norm_
+from glassnet.lab.recurrent.adding import TOPIC, pyplot
+from glassnet.optim import Adam
+from glassnet.train.step import train_step
 from glassnet.zoo.rnnlm import RNNLM, batchify, perplexity
 
 
@@ -158,12 +159,8 @@ def _train(model: RNNLM, tokens: np.ndarray, steps: int, config, progress, desc:
         x = rows[:, start:start + config.bptt]  # (N, T)
         y = rows[:, start + 1:start + 1 + config.bptt]  # (N, T) next tokens
         start += config.bptt
-        logits, _ = model(x)  # (N, T, V); the layer carries its state to the next chunk, graph cut
-        loss = F.softmax_cross_entropy(logits, y)
-        losses.append(check_finite(loss.item(), step))
-        opt.zero_grad()
-        loss.backward()
-        clip_grad_norm_(opt.params, config.max_norm)
-        opt.step()
+        # the layer carries its state to the next chunk, graph cut; logits (N, T, V)
+        losses.append(train_step(opt, lambda: F.softmax_cross_entropy(model(x)[0], y), max_norm=config.max_norm,
+                                 where=step, model=model).loss)
     model.reset_state()
     return losses

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.data.datasets.generated import adding_problem
-from glassnet.lab.recurrent.adding import ADDING_TARGET_VAR, TOPIC, AddingModel, mse_on, pyplot, train_adding
 from glassnet.lab.base import Experiment, Outcome, verdict_from
+from glassnet.lab.recurrent.adding import ADDING_TARGET_VAR, TOPIC, AddingModel, mse_on, pyplot, train_adding
 from glassnet.optim import Adam
 
 SUCCESS = 0.01  # a solved run's test MSE is below 1% of the target variance (R² > 0.99)

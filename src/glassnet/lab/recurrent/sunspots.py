@@ -8,9 +8,10 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn, no_grad
-from glassnet.lab.recurrent.adding import TOPIC, check_finite, pyplot
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.optim import Adam, clip_grad_norm_
+from glassnet.lab.recurrent.adding import TOPIC, pyplot
+from glassnet.optim import Adam
+from glassnet.train.step import train_step
 
 
 def load_yearly_sunspots() -> tuple[np.ndarray, np.ndarray]:
@@ -72,12 +73,8 @@ class Sunspots(Experiment):
         opt = Adam(list(model.parameters()), lr=config.lr)
         curve = []
         for step in ctx.progress(range(1, config.steps + 1), desc="lstm"):
-            loss = F.mean_squared_error(model(x[train]), y[train])
-            check_finite(loss.item(), step)
-            opt.zero_grad()
-            loss.backward()
-            clip_grad_norm_(opt.params, config.max_norm)
-            opt.step()
+            train_step(opt, lambda: F.mean_squared_error(model(x[train]), y[train]), max_norm=config.max_norm,
+                       where=step, model=model)
             if step % config.eval_every == 0:
                 curve.append((step, _rmse(_predict(model, x[test]) * std + mean, counts[targets[test]])))
 

@@ -18,6 +18,7 @@ from glassnet.rl import envs
 from glassnet.rl.reinforce import Reinforce
 from glassnet.rl.rollout import evaluate, run_episodes
 
+
 class PolicyGradient(Experiment):
     name = "policy-gradient"
     topic = "Reinforcement learning"

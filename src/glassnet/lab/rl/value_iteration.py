@@ -12,6 +12,7 @@ from glassnet.lab.rl.frozen_lake import plot_value_map
 from glassnet.rl import envs
 from glassnet.rl.dynamic_programming import TabularMDP, bellman_residual, policy_iteration, simulate, value_iteration
 
+
 # FrozenLake's actions: 0 left, 1 down, 2 right, 3 up, as (dx, dy) on a plot whose y axis points down
 class ValueIteration(Experiment):
     name = "value-iteration"

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.recurrent.adding import pyplot
 from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, one_blas_thread, train_seq2seq
-from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.text import Vocabulary
 from glassnet.zoo.seq2seq import Seq2Seq
 

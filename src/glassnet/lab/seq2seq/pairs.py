@@ -5,13 +5,11 @@ Private to the lab (the registry skips modules whose name starts with ``_``).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from glassnet.errors import NonFiniteError
-from glassnet.optim import Adam, clip_grad_norm_
+from glassnet.optim import Adam
 from glassnet.text import Vocabulary, pad_sequences
+from glassnet.train.step import train_step
 
 TOPIC = "Seq2seq and attention"
 
@@ -55,15 +53,8 @@ def train_seq2seq(model, arrays, steps: int, batch_size: int, lr: float, rng, ct
     losses = [] if losses is None else losses
     for step in ctx.progress(range(start_step + 1, steps + 1), total=steps - start_step, desc=desc):
         src, lengths, tgt = batch_of(arrays, rng.integers(0, n, batch_size))
-        loss = model.loss(src, tgt, lengths)
-        value = loss.item()
-        if not math.isfinite(value):
-            raise NonFiniteError(f"step {step}: loss is {value}")
-        opt.zero_grad()
-        loss.backward()
-        clip_grad_norm_(opt.params, max_norm)
-        opt.step()
-        losses.append(value)
+        losses.append(train_step(opt, lambda: model.loss(src, tgt, lengths), max_norm=max_norm, where=step,
+                                 model=model).loss)
         if on_step is not None:
             on_step(step, opt)
     return losses, opt
