@@ -140,9 +140,17 @@ class RunContext:
 
         The k-th call gives the same generators for the same seed, whatever was drawn from ``rng``.
         """
+        return [np.random.default_rng(s) for s in self.spawn_seeds(n)]
+
+    def spawn_seeds(self, n: int) -> list[np.random.SeedSequence]:
+        """``n`` child ``SeedSequence`` s, as :meth:`spawn` but unmade: ``default_rng(s)`` twice gives the same stream.
+
+        For the same stream in several places (the same initial weights for every cell compared, the same
+        batches for every configuration). :meth:`spawn` and this method share one counter of children.
+        """
         from glassnet.checks import check_int
 
-        return [np.random.default_rng(s) for s in self._seed_seq.spawn(check_int(n, "n", "RunContext.spawn", min=0))]
+        return self._seed_seq.spawn(check_int(n, "n", "RunContext.spawn", min=0))
 
     # ------------------------------------------------------------- progress
     def progress(self, iterable=None, total: int | None = None, desc: str = ""):

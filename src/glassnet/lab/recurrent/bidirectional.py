@@ -10,7 +10,8 @@ import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.data.datasets.generated import appears_later, appears_later_ceiling
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.recurrent.adding import TOPIC, pyplot, recurrent_layer
+from glassnet.lab import plotting
+from glassnet.lab.recurrent.adding import TOPIC, recurrent_layer
 from glassnet.optim import Adam
 from glassnet.train.step import train_step
 
@@ -57,11 +58,13 @@ class Bidirectional(Experiment):
         eval_every: int = field(default=100, metadata={"help": "steps between held-out evaluations"})
 
     quick = {"steps": 300, "train_size": 2000, "test_size": 1000, "hidden": 24, "eval_every": 50}
+    quick_criterion = ("the full rule on a smaller run (H = 24, 2000 training sequences, 300 steps): uni within 2 "
+                       "points of the past-only ceiling, bi at least 10 points above it")
 
     def run(self, config, ctx):
-        data_seed, init_seed = (int(s) for s in ctx.rng.integers(2**31, size=2))
-        x_train, y_train = appears_later(config.train_size, config.T, config.K, rng=data_seed)
-        x_test, y_test = appears_later(config.test_size, config.T, config.K, rng=data_seed + 1)
+        train_seq, test_seq, batch_seq, init_seq = ctx.spawn_seeds(4)  # the batches and init shared by both models
+        x_train, y_train = appears_later(config.train_size, config.T, config.K, rng=np.random.default_rng(train_seq))
+        x_test, y_test = appears_later(config.test_size, config.T, config.K, rng=np.random.default_rng(test_seq))
         ceiling = appears_later_ceiling(config.T, config.K)
         # the unidirectional model gets the smallest H with at least the bidirectional model's parameter count
         size = lambda H, bi: Tagger(config.cell, config.K, config.embed, H, bi, 0).num_parameters()
@@ -69,36 +72,40 @@ class Bidirectional(Experiment):
         uni_hidden = next(H for H in range(config.hidden, 4 * config.hidden) if size(H, False) >= bi_size)
         rows, curves = [], {}
         for label, bi, hidden in (("unidirectional", False, uni_hidden), ("bidirectional", True, config.hidden)):
-            model = Tagger(config.cell, config.K, config.embed, hidden, bi, np.random.default_rng(init_seed))
-            opt = Adam(list(model.parameters()), lr=config.lr)
-            batches = np.random.default_rng(data_seed + 2)
-            curve = []
-            for step in ctx.progress(range(1, config.steps + 1), desc=label):
-                idx = batches.integers(0, config.train_size, config.batch_size)
-                train_step(opt, lambda: F.softmax_cross_entropy(model(x_train[idx]), y_train[idx]), where=step,
-                           model=model)
-                if step % config.eval_every == 0:
-                    curve.append((step, _accuracy(model, x_test, y_test)))
-            curves[label] = curve
-            acc = _accuracy(model, x_test, y_test)
-            per_step = _accuracy(model, x_test, y_test, axis=0)
-            rows.append({"model": label, "hidden": hidden, "params": model.num_parameters(), "test accuracy": acc,
-                         "minus ceiling": acc - ceiling, "_per_step": per_step})
-            ctx.log(f"{label}: test accuracy {acc:.4f} (past-only ceiling {ceiling:.4f})")
+            def train_one(label=label, bi=bi, hidden=hidden):
+                model = Tagger(config.cell, config.K, config.embed, hidden, bi, np.random.default_rng(init_seq))
+                opt = Adam(list(model.parameters()), lr=config.lr)
+                batches = np.random.default_rng(batch_seq)
+                curve = []
+                for step in ctx.progress(range(1, config.steps + 1), desc=label):
+                    idx = batches.integers(0, config.train_size, config.batch_size)
+                    train_step(opt, lambda: F.softmax_cross_entropy(model(x_train[idx]), y_train[idx]), where=step,
+                               model=model)
+                    if step % config.eval_every == 0:
+                        curve.append((step, _accuracy(model, x_test, y_test)))
+                acc = _accuracy(model, x_test, y_test)
+                per_step = _accuracy(model, x_test, y_test, axis=0).tolist()
+                return {"curve": curve, "row": {"model": label, "hidden": hidden, "params": model.num_parameters(),
+                                                "test accuracy": acc, "minus ceiling": acc - ceiling,
+                                                "_per_step": per_step}}
 
-        plt = pyplot()
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+            done = ctx.unit(label, train_one)  # resumable: --resume skips a model already trained
+            curves[label] = [tuple(p) for p in done["curve"]]
+            rows.append(done["row"])
+            ctx.log(f"{label}: test accuracy {done['row']['test accuracy']:.4f} (past-only ceiling {ceiling:.4f})")
+
+        fig, axes = ctx.figure(1, 2, size=(11, 4))
         for label, curve in curves.items():
             axes[0].plot(*zip(*curve), marker=".", label=label)
         axes[0].axhline(ceiling, color="k", ls="--", lw=1, label="best past-only accuracy")
-        axes[0].set(xlabel="training step", ylabel="held-out accuracy", title="does x_t occur again later?")
-        axes[0].legend(fontsize=8)
+        plotting.style(axes[0], title="does x_t occur again later?", xlabel="training step",
+                       ylabel="held-out accuracy (share of positions)")
         p = 1.0 - (1.0 - 1.0 / config.K) ** (config.T - 1 - np.arange(config.T))
         for r in rows:
             axes[1].plot(np.arange(config.T), r["_per_step"], marker=".", label=r["model"])
         axes[1].plot(np.arange(config.T), np.maximum(p, 1 - p), "k--", lw=1, label="past-only ceiling")
-        axes[1].set(xlabel="time step t", ylabel="accuracy", title="accuracy per position")
-        axes[1].legend(fontsize=8)
+        plotting.style(axes[1], title="accuracy per position", xlabel="time step t",
+                       ylabel="held-out accuracy (share of sequences)")
         ctx.savefig(fig, "uni_vs_bi")
 
         for r in rows:

@@ -10,7 +10,8 @@ import numpy as np
 import glassnet.functional as F
 from glassnet.data.datasets import join_sentences, load_ptb, load_tinyshakespeare
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.recurrent.adding import TOPIC, pyplot
+from glassnet.lab import plotting
+from glassnet.lab.recurrent.adding import TOPIC
 from glassnet.optim import Adam
 from glassnet.train.step import train_step
 from glassnet.zoo.rnnlm import RNNLM, batchify, perplexity
@@ -81,6 +82,9 @@ class LanguageModel(Experiment):
 
     quick = {"char_hidden": 64, "char_steps": 60, "char_chars": 40_000, "word_hidden": 64, "word_embed": 64,
              "word_steps": 30, "word_words": 20_000, "sample_length": 60, "batch_size": 16, "bptt": 20}
+    quick_criterion = ("a smoke test of the pipeline (60 and 30 steps on 40k characters / 20k words): both recurrent "
+                       "models below the unigram on characters; the verdict applies the full rule to these tiny models")
+    data = ("tinyshakespeare", "ptb")
 
     def run(self, config, ctx):
         corpora = {
@@ -96,25 +100,39 @@ class LanguageModel(Experiment):
             rows.append({"corpus": corpus, "model": "unigram", "params": V, "train tokens": len(train),
                          "test perplexity": ppl[(corpus, "unigram")], "seconds": 0.0})
             for cell in ("rnn", "lstm"):
-                start = time.perf_counter()
-                model = RNNLM(V, E, H, cell=cell, dropout=dropout, stateful=True,
-                              rng=np.random.default_rng(int(ctx.rng.integers(2**31))))
-                curves[(corpus, cell)] = _train(model, train, steps, config, ctx.progress, f"{cell} {corpus}")
-                ppl[(corpus, cell)] = perplexity(model, test, config.batch_size, config.bptt)
-                rows.append({"corpus": corpus, "model": cell, "params": model.num_parameters(),
-                             "train tokens": len(train), "test perplexity": ppl[(corpus, cell)],
-                             "seconds": round(time.perf_counter() - start, 1)})
-                ctx.log(f"{corpus} {cell}: test perplexity {ppl[(corpus, cell)]:.2f}")
-                if cell == "lstm":
-                    lookup = {t: i for i, t in enumerate(vocab)}
-                    prefix = [lookup[t] for t in (prompt if corpus.endswith("(chars)") else prompt.split())]
-                    sample = model.generate(prefix, config.sample_length, config.temperature,
-                                            rng=np.random.default_rng(ctx.seed))
-                    text = join([vocab[i] for i in prefix + sample])
-                    notes.append(f"LSTM sample, {corpus}, temperature {config.temperature}: {text!r}")
+                init_seq, sample_seq = ctx.spawn_seeds(2)
 
-        plt = pyplot()
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+                def train_one(cell=cell, corpus=corpus, train=train, test=test, vocab=vocab, join=join, E=E, H=H,
+                              steps=steps, dropout=dropout, prompt=prompt, V=V, init_seq=init_seq,
+                              sample_seq=sample_seq):
+                    start = time.perf_counter()
+                    model = RNNLM(V, E, H, cell=cell, dropout=dropout, stateful=True,
+                                  rng=np.random.default_rng(init_seq))
+                    curve = _train(model, train, steps, config, ctx.progress, f"{cell} {corpus}")
+                    value = perplexity(model, test, config.batch_size, config.bptt)
+                    row = {"corpus": corpus, "model": cell, "params": model.num_parameters(),
+                           "train tokens": len(train), "test perplexity": value,
+                           "seconds": round(time.perf_counter() - start, 1)}
+                    note = None
+                    if cell == "lstm":
+                        lookup = {t: i for i, t in enumerate(vocab)}
+                        prefix = [lookup[t] for t in (prompt if corpus.endswith("(chars)") else prompt.split())]
+                        sample = model.generate(prefix, config.sample_length, config.temperature,
+                                                rng=np.random.default_rng(sample_seq))
+                        text = join([vocab[i] for i in prefix + sample])
+                        note = f"LSTM sample, {corpus}, temperature {config.temperature}: {text!r}"
+                    return {"curve": curve, "perplexity": value, "row": row, "note": note}
+
+                key = f"{'char' if corpus.endswith('(chars)') else 'word'}-{cell}"
+                done = ctx.unit(key, train_one)  # resumable: --resume skips the models already trained
+                curves[(corpus, cell)] = done["curve"]
+                ppl[(corpus, cell)] = done["perplexity"]
+                rows.append(done["row"])
+                if done["note"]:
+                    notes.append(done["note"])
+                ctx.log(f"{corpus} {cell}: test perplexity {ppl[(corpus, cell)]:.2f}")
+
+        fig, axes = ctx.figure(1, 2, size=(11, 4))
         for i, corpus in enumerate(corpora):
             for cell, ls in (("rnn", "--"), ("lstm", "-")):
                 c = curves[(corpus, cell)]
@@ -123,8 +141,8 @@ class LanguageModel(Experiment):
                                 label=f"{cell} test {ppl[(corpus, cell)]:.1f}")
             uni = ppl[(corpus, "unigram")]
             axes[i].axhline(uni, color="C3", lw=1, label=f"unigram test {uni:.1f}")
-            axes[i].set(yscale="log", xlabel="training step", ylabel="perplexity", title=corpus)
-            axes[i].legend(fontsize=7)
+            plotting.style(axes[i], title=corpus, xlabel="training step", ylabel="perplexity (per token)",
+                           log=True)
         ctx.savefig(fig, "perplexity")
 
         ok = all(ppl[(c, "lstm")] < ppl[(c, "rnn")] and ppl[(c, "lstm")] < ppl[(c, "unigram")] for c in corpora)

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.data.datasets.generated import adding_problem
+from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.recurrent.adding import ADDING_TARGET_VAR, TOPIC, AddingModel, mse_on, pyplot, train_adding
+from glassnet.lab.recurrent.adding import ADDING_TARGET_VAR, TOPIC, AddingModel, mse_on, train_adding
 from glassnet.optim import Adam
 
 SUCCESS = 0.01  # a solved run's test MSE is below 1% of the target variance (R² > 0.99)
@@ -46,53 +47,62 @@ class LongDependency(Experiment):
     # seconds, not minutes: one short T within 400 steps. The full run decides the claim.
     quick = {"lengths": (20,), "hidden": 16, "max_steps": 400, "batch_size": 128, "eval_every": 25,
              "val_size": 300, "test_size": 500}
+    quick_criterion = ("at T = 20 (H = 16, 400 steps): LSTM and GRU reach test MSE < 1% of Var(target) and the "
+                       "simple RNN does not; GRU/LSTM parameter ratio between 0.7 and 0.8")
 
     def run(self, config, ctx):
         target = SUCCESS * ADDING_TARGET_VAR
         rows, curves = [], {}
         params = {}
         for T in config.lengths:
-            data_seed, init_seed = (int(s) for s in ctx.rng.integers(2**31, size=2))
-            val = adding_problem(config.val_size, T, rng=np.random.default_rng(data_seed + 1))
-            test = adding_problem(config.test_size, T, rng=np.random.default_rng(data_seed + 2))
+            # one stream each, shared by every cell at this T: the same batches, validation and test sets and
+            # initial weights for all of them
+            data_seq, val_seq, test_seq, init_seq = ctx.spawn_seeds(4)
+            val = adding_problem(config.val_size, T, rng=np.random.default_rng(val_seq))
+            test = adding_problem(config.test_size, T, rng=np.random.default_rng(test_seq))
             for cell in config.cells:
-                extra = {"forget_bias": config.forget_bias} if cell == "lstm" else {}
-                model = AddingModel(cell, config.hidden, np.random.default_rng(init_seed), **extra)
-                params[cell] = model.rec.num_parameters()
-                opt = Adam(list(model.parameters()), lr=config.lr)
-                start = time.perf_counter()
-                log = train_adding(
-                    model, opt, T, steps=config.max_steps, batch_size=config.batch_size, max_norm=config.max_norm,
-                    data_rng=np.random.default_rng(data_seed), val=val, eval_every=config.eval_every,
-                    stop_below=target, progress=lambda it, d=f"{cell} T={T}": ctx.progress(it, desc=d),
-                )
-                mse = mse_on(model, *test) if log.diverged is None else float("nan")
-                curves[(cell, T)] = log.curve
-                rows.append({
-                    "T": T, "cell": cell, "params": params[cell], "steps": log.steps,
-                    "test MSE": mse, "MSE / Var": mse / ADDING_TARGET_VAR,
-                    "solved": bool(mse < target), "seconds": round(time.perf_counter() - start, 1),
-                })
-                ctx.log(f"T={T} {cell}: test MSE/Var {mse / ADDING_TARGET_VAR:.4f} after {log.steps} steps")
+                def one_cell(cell=cell, T=T, val=val, test=test, data_seq=data_seq, init_seq=init_seq):
+                    extra = {"forget_bias": config.forget_bias} if cell == "lstm" else {}
+                    model = AddingModel(cell, config.hidden, np.random.default_rng(init_seq), **extra)
+                    opt = Adam(list(model.parameters()), lr=config.lr)
+                    start = time.perf_counter()
+                    log = train_adding(
+                        model, opt, T, steps=config.max_steps, batch_size=config.batch_size,
+                        max_norm=config.max_norm, data_rng=np.random.default_rng(data_seq), val=val,
+                        eval_every=config.eval_every, stop_below=target,
+                        progress=lambda it, d=f"{cell} T={T}": ctx.progress(it, desc=d),
+                    )
+                    mse = mse_on(model, *test) if log.diverged is None else float("nan")
+                    row = {
+                        "T": T, "cell": cell, "params": model.rec.num_parameters(), "steps": log.steps,
+                        "test MSE": mse, "MSE / Var": mse / ADDING_TARGET_VAR,
+                        "solved": bool(mse < target), "seconds": round(time.perf_counter() - start, 1),
+                    }
+                    return {"row": row, "curve": log.curve}
 
-        plt = pyplot()
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+                done = ctx.unit(f"{cell}-T{T}", one_cell)  # resumable: --resume skips the finished (cell, T)
+                row = done["row"]
+                params[cell] = row["params"]
+                curves[(cell, T)] = [tuple(p) for p in done["curve"]]
+                rows.append(row)
+                ctx.log(f"T={T} {cell}: test MSE/Var {row['MSE / Var']:.4f} after {row['steps']} steps")
+
+        fig, axes = ctx.figure(1, 2, size=(11, 4))
         for cell in config.cells:
             pts = [(r["T"], r["MSE / Var"]) for r in rows if r["cell"] == cell]
             axes[0].plot(*zip(*pts), marker="o", label=f"{cell} ({params[cell]} params)")
         axes[0].axhline(SUCCESS, color="k", ls="--", lw=1, label="success: 1% of Var")
         axes[0].axhline(1.0, color="gray", ls=":", lw=1, label="constant guess")
-        axes[0].set(xscale="linear", yscale="log", xlabel="sequence length T", ylabel="test MSE / Var(target)",
-                    title="adding problem: error against distance")
-        axes[0].legend(fontsize=8)
+        plotting.style(axes[0], title="adding problem: error against distance", xlabel="sequence length T (steps)",
+                       ylabel="test MSE / Var(target)", log=True)
         T_max = max(config.lengths)
         for cell in config.cells:
             c = curves[(cell, T_max)]
             if c:
                 axes[1].plot(*zip(*c), marker=".", label=cell)
-        axes[1].axhline(SUCCESS * ADDING_TARGET_VAR, color="k", ls="--", lw=1)
-        axes[1].set(yscale="log", xlabel="training step", ylabel="validation MSE", title=f"learning curves, T={T_max}")
-        axes[1].legend(fontsize=8)
+        axes[1].axhline(SUCCESS * ADDING_TARGET_VAR, color="k", ls="--", lw=1, label="success")
+        plotting.style(axes[1], title=f"learning curves, T={T_max}", xlabel="training step",
+                       ylabel="validation MSE", log=True)
         ctx.savefig(fig, "mse_vs_length")
 
         at_max = {r["cell"]: r for r in rows if r["T"] == T_max}

@@ -9,7 +9,8 @@ import numpy as np
 import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.recurrent.adding import TOPIC, pyplot
+from glassnet.lab import plotting
+from glassnet.lab.recurrent.adding import TOPIC
 from glassnet.optim import Adam
 from glassnet.train.step import train_step
 
@@ -56,6 +57,7 @@ class Sunspots(Experiment):
         eval_every: int = field(default=50, metadata={"help": "steps between test evaluations (for the plot)"})
 
     quick = {"steps": 150, "hidden": 16}
+    quick_criterion = "the full rule after 150 steps with H = 16: LSTM test RMSE < persistence RMSE"
 
     def run(self, config, ctx):
         years, counts = load_yearly_sunspots()
@@ -69,7 +71,8 @@ class Sunspots(Experiment):
         y = z[targets]  # (N,)
         train, test = targets < split, targets >= split
 
-        model = Forecaster(config.hidden, np.random.default_rng(int(ctx.rng.integers(2**31))))
+        (init_rng,) = ctx.spawn(1)
+        model = Forecaster(config.hidden, init_rng)
         opt = Adam(list(model.parameters()), lr=config.lr)
         curve = []
         for step in ctx.progress(range(1, config.steps + 1), desc="lstm"):
@@ -89,19 +92,18 @@ class Sunspots(Experiment):
                 f"linear AR({w})": _rmse(linear, truth)}
         rows = [{"forecast": k, "test RMSE": v, "vs persistence": v / rmse["persistence"]} for k, v in rmse.items()]
 
-        plt = pyplot()
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [2, 1]})
+        fig, axes = ctx.figure(1, 2, size=(12, 4), gridspec_kw={"width_ratios": [2, 1]})
         test_years = years[targets[test]]
         axes[0].plot(years, counts, color="0.75", lw=1, label="observed")
         axes[0].plot(test_years, lstm, label=f"LSTM (RMSE {rmse['lstm']:.1f})")
         axes[0].plot(test_years, persistence, ls="--", label=f"persistence (RMSE {rmse['persistence']:.1f})")
         axes[0].axvline(years[split] - 0.5, color="k", lw=1, ls=":")
-        axes[0].set(xlabel="year", ylabel="sunspot number", title="one-year-ahead forecasts of the held-out years")
-        axes[0].legend(fontsize=8)
-        axes[1].plot(*zip(*curve), marker=".")
+        plotting.style(axes[0], title="one-year-ahead forecasts of the held-out years", xlabel="year",
+                       ylabel="yearly mean sunspot number")
+        axes[1].plot(*zip(*curve), marker=".", label="LSTM")
         axes[1].axhline(rmse["persistence"], color="C1", ls="--", label="persistence")
-        axes[1].set(xlabel="training step", ylabel="test RMSE", title="LSTM during training")
-        axes[1].legend(fontsize=8)
+        plotting.style(axes[1], title="LSTM during training", xlabel="training step",
+                       ylabel="test RMSE (sunspot number)")
         ctx.savefig(fig, "forecast")
 
         ok = rmse["lstm"] < rmse["persistence"]
