@@ -9,8 +9,8 @@ import numpy as np
 import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.data.datasets.generated import appears_later, appears_later_ceiling
-from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab import plotting
+from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.recurrent.adding import TOPIC, recurrent_layer
 from glassnet.optim import Adam
 from glassnet.train.step import train_step

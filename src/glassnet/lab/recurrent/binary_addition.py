@@ -10,8 +10,8 @@ import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.data.datasets.generated import binary_addition
 from glassnet.errors import NonFiniteError
-from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab import plotting
+from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.recurrent.adding import TOPIC
 from glassnet.optim import Adam
 from glassnet.train.step import train_step

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.data.datasets.generated import adding_problem
-from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.errors import ConfigError
 from glassnet.lab import plotting
+from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.recurrent.adding import ADDING_TARGET_VAR, TOPIC, AddingModel, mse_on, train_adding
 from glassnet.optim import SGD
 
@@ -48,7 +48,7 @@ class GradientClipping(Experiment):
         batch_size: int = field(default=32, metadata={"help": "fresh sequences per step"})
         eval_every: int = field(default=50, metadata={"help": "steps between validation checks"})
         beat: str = field(default="constant guess", metadata={
-            "help": "a rescued clipped run ends below: 'constant guess' (MSE/Var < 1) or 'initial' (its untrained MSE)"})
+            "help": "a rescued clipped run ends below 'constant guess' (MSE/Var < 1) or 'initial' (untrained MSE)"})
 
     quick = {"lrs": (0.01,), "steps": 200, "eval_every": 50, "beat": "initial"}
     quick_criterion = ("at lr = 0.01 only (200 steps): the unclipped run stops with NonFiniteError and the clipped "

@@ -9,8 +9,8 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet.data.datasets import join_sentences, load_ptb, load_tinyshakespeare
-from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab import plotting
+from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.recurrent.adding import TOPIC
 from glassnet.optim import Adam
 from glassnet.train.step import train_step

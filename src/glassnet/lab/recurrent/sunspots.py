@@ -8,8 +8,8 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn, no_grad
-from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab import plotting
+from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.recurrent.adding import TOPIC
 from glassnet.optim import Adam
 from glassnet.train.step import train_step

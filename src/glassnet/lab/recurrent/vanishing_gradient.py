@@ -8,8 +8,8 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet.data.datasets.generated import adding_problem
-from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab import plotting
+from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.recurrent.adding import ADDING_TARGET_VAR, TOPIC, AddingModel, mse_on, train_adding
 from glassnet.optim import Adam
 
