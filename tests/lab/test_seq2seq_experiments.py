@@ -91,13 +91,16 @@ def test_translate_enja_resumes_bit_identically(tmp_path, monkeypatch):
         run_quick("translate-enja", tmp_path / "cut", data_dir=SHARED)
     assert load_checkpoint(tmp_path / "cut" / "checkpoint.npz").step == 20
     monkeypatch.setattr(module, "save_checkpoint", real_save)
-    resumed = run_quick("translate-enja", tmp_path / "cut", data_dir=SHARED)
+    resumed = run_quick("translate-enja", tmp_path / "cut", data_dir=SHARED, resume=True)
     assert resumed.metrics["resumed_from_step"] == 20
     a = load_checkpoint(tmp_path / "whole" / "checkpoint.npz")
     b = load_checkpoint(tmp_path / "cut" / "checkpoint.npz")
     assert a.step == b.step == 40
     for name in a.model:
         np.testing.assert_array_equal(a.model[name], b.model[name], err_msg=name)
+    # without --resume a finished run's checkpoint is not reused: the run starts again from step 0
+    again = run_quick("translate-enja", tmp_path / "cut", data_dir=SHARED)
+    assert again.metrics["resumed_from_step"] == 0 and again.metrics["bleu"] == whole.metrics["bleu"]
     np.testing.assert_array_equal(a.extra["losses"], b.extra["losses"])
     assert resumed.metrics["bleu"] == whole.metrics["bleu"]
 
@@ -112,10 +115,10 @@ def test_translate_enja_refuses_a_checkpoint_of_other_settings(tmp_path):
     run_experiment(exp, quick=True, out_dir=tmp_path, data_dir=SHARED, verbose=False, printer=None, overrides=tiny)
     with pytest.raises(ConfigError, match="different settings.*lr"):
         run_experiment(exp, quick=True, out_dir=tmp_path, data_dir=SHARED, verbose=False, printer=None,
-                       overrides={**tiny, "lr": 0.1})
+                       overrides={**tiny, "lr": 0.1}, resume=True)
     with pytest.raises(ConfigError, match="already taken 2 steps, more than steps=1"):
         run_experiment(exp, quick=True, out_dir=tmp_path, data_dir=SHARED, verbose=False, printer=None,
-                       overrides={**tiny, "steps": 1})
+                       overrides={**tiny, "steps": 1}, resume=True)
     with pytest.raises(ConfigError, match="steps must be >= 1"):
         run_experiment(exp, quick=True, data_dir=SHARED, verbose=False, printer=None, overrides={"steps": 0})
 
@@ -130,7 +133,7 @@ def test_translate_enja_longer_budget_continues_exactly(tmp_path):
     tiny = {"checkpoint_every": 1, "train_pairs": 200, "dev_pairs": 5}
     kw = dict(quick=True, data_dir=SHARED, verbose=False, printer=None)
     run_experiment(exp, out_dir=tmp_path / "a", overrides={**tiny, "steps": 2}, **kw)
-    extended = run_experiment(exp, out_dir=tmp_path / "a", overrides={**tiny, "steps": 4}, **kw)
+    extended = run_experiment(exp, out_dir=tmp_path / "a", overrides={**tiny, "steps": 4}, resume=True, **kw)
     run_experiment(exp, out_dir=tmp_path / "b", overrides={**tiny, "steps": 4}, **kw)
     assert extended.metrics["resumed_from_step"] == 2
     a, b = load_checkpoint(tmp_path / "a" / "checkpoint.npz"), load_checkpoint(tmp_path / "b" / "checkpoint.npz")

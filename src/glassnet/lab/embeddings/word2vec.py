@@ -6,6 +6,9 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from glassnet.lab import plotting
 from glassnet.lab.base import INCONCLUSIVE, Experiment, Outcome, verdict_from
 from glassnet.text import Vocabulary
 from glassnet.zoo.word2vec import Word2Vec, WordVectors, train_word2vec
@@ -73,6 +76,9 @@ class Word2VecExperiment(Experiment):
         max_lines: int = field(default=0, metadata={"help": "use only the first lines of each corpus (0: all)"})
 
     quick = {"corpora": ("ptb",), "epochs": 2, "dim": 50, "max_lines": 3370}
+    quick_criterion = ("the full rule on PTB only (first 3370 lines, E = 50, 2 epochs): Spearman(ours, gensim) >= "
+                       "0.8 x Spearman(gensim, gensim') and > 0.3 for both modes")
+    data = ("ptb", "neko")
 
     def run(self, config, ctx):
         try:
@@ -90,17 +96,19 @@ class Word2VecExperiment(Experiment):
             ctx.log(f"{corpus}: {len(sents)} sentences, {n_words} words, V = {len(vocab)}")
             probes = [w for w in PROBES[corpus] if w in vocab]
             for mode in config.modes:
-                seed = int(ctx.rng.integers(2**31))
-                model = Word2Vec(len(vocab), config.dim, mode, rng=seed)
+                init_seq, train_seq, *gensim_seqs = ctx.spawn_seeds(4)
+                # gensim takes an int seed: the first 32-bit word of each of its own child sequences
+                gensim_seeds = [int(s.generate_state(1)[0]) for s in gensim_seqs]
+                model = Word2Vec(len(vocab), config.dim, mode, rng=np.random.default_rng(init_seq))
                 stats = train_word2vec(model, ids, vocab.counts, window=config.window, negative=config.negative,
                                        epochs=config.epochs, sample=config.sample, batch_size=config.batch_size,
-                                       rng=seed + 1, progress=ctx.progress)
+                                       rng=np.random.default_rng(train_seq), progress=ctx.progress)
                 ours = WordVectors(vocab, model.W_in.data)
                 row = {"corpus": corpus, "mode": mode, "V": len(vocab), "words/s ours": round(stats.words_per_second)}
                 neighbours = {w: [x for x, _ in ours.most_similar(w, 5)] for w in probes[:6]}
                 notes += [f"{corpus} {mode} ours: {w} -> {', '.join(n)}" for w, n in neighbours.items()]
                 if GensimWord2Vec is not None:
-                    ref = [self._gensim(GensimWord2Vec, sents, config, mode, s) for s in (seed, seed + 7)]
+                    ref = [self._gensim(GensimWord2Vec, sents, config, mode, s) for s in gensim_seeds]
                     pairs = [(a, b) for a, b in itertools.combinations(probes, 2) if a in ref[0][0].wv
                              and b in ref[0][0].wv and a in ref[1][0].wv and b in ref[1][0].wv]
                     sim_ours = [ours.similarity(a, b) for a, b in pairs]
@@ -119,7 +127,8 @@ class Word2VecExperiment(Experiment):
                               for w in list(neighbours)[:3] if w in g]
                 metrics[f"{corpus}_{mode}_words_per_s"] = stats.words_per_second
                 rows.append(row)
-                ctx.log(str(row))
+                ctx.log(f"{corpus} {mode}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                                          for k, v in row.items() if k not in ("corpus", "mode")))
         if GensimWord2Vec is None:
             notes.append("gensim is not installed: the side-by-side was skipped; install it with "
                          "pip install 'glassnet[test]' (gensim is a test and benchmark peer only)")
@@ -130,18 +139,14 @@ class Word2VecExperiment(Experiment):
     @staticmethod
     def _plot(ctx, scatter) -> None:
         """One panel per (corpus, mode): our cosine similarity of each probe pair against gensim's."""
-        from matplotlib.figure import Figure
-
         if not scatter:
             return
-        fig = Figure(figsize=(3.8 * len(scatter), 3.8), layout="constrained")
-        for ax, (corpus, mode, ours, ref, rho) in zip(fig.subplots(1, len(scatter), squeeze=False)[0], scatter):
+        fig, axes = ctx.figure(1, len(scatter), size=(3.8 * len(scatter), 3.8), squeeze=False,
+                               title="word pairs: glassnet word2vec against gensim, same corpus and settings")
+        for ax, (corpus, mode, ours, ref, rho) in zip(axes[0], scatter):
             ax.scatter(ref, ours, s=8, alpha=0.6)
-            ax.set_title(f"{corpus} {mode}: Spearman {rho:.3f}", fontsize=9)
-            ax.set_xlabel("gensim cosine similarity")
-            ax.set_ylabel("glassnet cosine similarity")
-            ax.grid(alpha=0.3)
-        fig.suptitle("word pairs: glassnet word2vec against gensim, same corpus and settings")
+            plotting.style(ax, title=f"{corpus} {mode}: Spearman {rho:.3f}", xlabel="gensim cosine similarity",
+                           ylabel="glassnet cosine similarity")
         ctx.savefig(fig, "similarities_vs_gensim")
 
     @staticmethod

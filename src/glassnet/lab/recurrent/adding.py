@@ -1,4 +1,4 @@
-"""What the recurrent-network experiments share: plotting, the recurrent layer by name, and the adding-problem model.
+"""What the recurrent-network experiments share: the recurrent layer by name and the adding-problem model.
 
 Private to the lab (the registry skips modules whose name starts with ``_``).
 """
@@ -20,16 +20,6 @@ TOPIC = "Recurrent networks"
 
 # Var(u_i + u_j) for two independent U(0, 1) values: the MSE of always answering the mean, 1.
 ADDING_TARGET_VAR = 1.0 / 6.0
-
-
-def pyplot():
-    """matplotlib's pyplot on the non-interactive Agg backend (experiments only write PNG files)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def recurrent_layer(cell: str, input_size: int, hidden_size: int, rng: Any = None, **kwargs: Any):

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.recurrent.adding import pyplot
 from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, one_blas_thread, train_seq2seq
 from glassnet.text import Vocabulary
 from glassnet.zoo.seq2seq import Seq2Seq
@@ -47,6 +47,8 @@ class AttentionLength(Experiment):
         attention: str = field(default="dot", metadata={"help": "attention score: dot, general, additive"})
 
     quick = {"lengths": (4, 16), "train": 3000, "test_per_length": 60, "hidden": 32, "steps": 450}
+    quick_criterion = ("the full rule at lengths 4 and 16 with H = 32 after 450 steps: attention >= 0.9 and 0.2 above "
+                       "plain at 16, plain worse at 16 than at 4")
 
     def run(self, config, ctx):
         with one_blas_thread():
@@ -61,27 +63,25 @@ class AttentionLength(Experiment):
         for L in lengths:
             seqs = copy_task(config.test_per_length, np.array([L]), ctx.rng)
             tests[int(L)] = (encode_pairs(vocab, vocab, seqs, seqs), seqs)
-        init_seed, batch_seed = (int(x) for x in ctx.rng.integers(2**31, size=2))
+        init_seq, batch_seq = ctx.spawn_seeds(2)  # both models start from the same weights and see the same batches
         acc: dict[str, dict[int, float]] = {}
         for kind in ("plain", "attention"):
             model = Seq2Seq(len(vocab), len(vocab), config.embed, config.hidden,
                             attention=None if kind == "plain" else config.attention,
-                            bos_id=vocab.bos_id, eos_id=vocab.eos_id, pad_id=vocab.pad_id, rng=init_seed)
-            train_seq2seq(model, train, config.steps, config.batch_size, config.lr, np.random.default_rng(batch_seed),
+                            bos_id=vocab.bos_id, eos_id=vocab.eos_id, pad_id=vocab.pad_id,
+                            rng=np.random.default_rng(init_seq))
+            train_seq2seq(model, train, config.steps, config.batch_size, config.lr, np.random.default_rng(batch_seq),
                           ctx, kind)
             acc[kind] = {L: _digit_accuracy(model, arrays, seqs, vocab, L) for L, (arrays, seqs) in tests.items()}
-            ctx.log(f"{kind}: {acc[kind]}")
+            ctx.log(f"{kind}: per-digit accuracy " + ", ".join(f"{v:.3f} at length {L}" for L, v in acc[kind].items()))
         rows = [{"length": L, "plain": acc["plain"][L], "attention": acc["attention"][L]} for L in tests]
 
-        plt = pyplot()
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = ctx.figure(size=(6, 4))
         for kind in acc:
             ax.plot(list(acc[kind]), list(acc[kind].values()), marker="o", label=kind)
-        ax.set_xlabel("input length (digits)")
-        ax.set_ylabel("per-digit accuracy (greedy)")
         ax.set_ylim(0, 1.02)
-        ax.set_title(f"copy task, H = {config.hidden}")
-        ax.legend()
+        plotting.style(ax, title=f"copy task, H = {config.hidden}", xlabel="input length (digits)",
+                       ylabel="per-digit accuracy (greedy decoding)")
         ctx.savefig(fig, "accuracy_vs_length")
 
         short, long = int(lengths.min()), int(lengths.max())

@@ -13,8 +13,8 @@ import numpy as np
 
 from glassnet.data.datasets.dates import load_dates
 from glassnet.errors import ConfigError
+from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.recurrent.adding import pyplot
 from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, exact_match, one_blas_thread, train_seq2seq
 from glassnet.text import Vocabulary
 from glassnet.zoo.seq2seq import Seq2Seq
@@ -50,6 +50,8 @@ class DateFormat(Experiment):
 
     quick = {"train": 3000, "test": 200, "hidden": 64, "steps": 300, "batch_size": 64, "eval_every": 25,
              "eval_pairs": 200}
+    quick_criterion = ("the full rule on a small run (3000 pairs, H = 64, 300 steps, evaluated every 25 steps on 200 "
+                       "pairs): attention first reaches 0.9 exact match in fewer steps than the plain model")
 
     def run(self, config, ctx):
         with one_blas_thread():
@@ -65,13 +67,14 @@ class DateFormat(Experiment):
         arrays = encode_pairs(src_vocab, tgt_vocab, [list(s) for s in sources], [list(t) for t in targets])
         train = tuple(a[: config.train] for a in arrays)
         test = tuple(a[config.train:] for a in arrays)
-        init_seed, batch_seed = (int(x) for x in ctx.rng.integers(2**31, size=2))
+        init_seq, batch_seq = ctx.spawn_seeds(2)  # both models start from the same weights and see the same batches
         rows, metrics, models, curves = [], {}, {}, {}
         probe = tuple(a[: config.eval_pairs] for a in test)
         for kind in ("plain", "attention"):
             model = Seq2Seq(len(src_vocab), len(tgt_vocab), config.embed, config.hidden,
                             attention=None if kind == "plain" else config.attention,
-                            bos_id=tgt_vocab.bos_id, eos_id=tgt_vocab.eos_id, pad_id=tgt_vocab.pad_id, rng=init_seed)
+                            bos_id=tgt_vocab.bos_id, eos_id=tgt_vocab.eos_id, pad_id=tgt_vocab.pad_id,
+                            rng=np.random.default_rng(init_seq))
             curve = curves[kind] = {}
 
             def evaluate(step, opt, model=model, curve=curve):
@@ -79,7 +82,7 @@ class DateFormat(Experiment):
                     curve[step] = float(exact_match(model, probe, tgt_vocab, max_len=12).mean())
 
             losses, _ = train_seq2seq(model, train, config.steps, config.batch_size, config.lr,
-                                      np.random.default_rng(batch_seed), ctx, kind, on_step=evaluate)
+                                      np.random.default_rng(batch_seq), ctx, kind, on_step=evaluate)
             reached = next((step for step, acc in curve.items() if acc >= config.target), None)
             acc = float(exact_match(model, test, tgt_vocab, max_len=12).mean())
             models[kind] = model
@@ -109,16 +112,13 @@ class DateFormat(Experiment):
 
     @staticmethod
     def _curves(ctx, curves, target):
-        plt = pyplot()
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = ctx.figure(size=(6, 4))
         for kind, curve in curves.items():
             ax.plot(list(curve), list(curve.values()), marker=".", label=kind)
         ax.axhline(target, color="gray", linestyle="--", linewidth=1, label=f"target {target:g}")
-        ax.set_xlabel("training step")
-        ax.set_ylabel("held-out exact match")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title("learning curves: plain vs attention seq2seq")
-        ax.legend()
+        plotting.style(ax, title="learning curves: plain vs attention seq2seq", xlabel="training step",
+                       ylabel="held-out exact match (share of dates)")
         ctx.savefig(fig, "learning_curves")
 
     @staticmethod
@@ -127,13 +127,12 @@ class DateFormat(Experiment):
         out, weights = model.greedy(src, lengths, max_len=12, return_attention=True)
         out_chars = tgt_vocab.decode(out[0]) + ["<eos>"]
         w = weights[0, : len(out_chars)]  # (L, S)
-        plt = pyplot()
-        fig, ax = plt.subplots(figsize=(max(4, 0.35 * len(source)), 4))
-        ax.imshow(w, cmap="viridis", aspect="auto")
+        fig, ax = ctx.figure(size=(max(4, 0.35 * len(source)), 4))
+        image = ax.imshow(w, cmap="viridis", aspect="auto", vmin=0.0, vmax=1.0)
+        fig.colorbar(image, ax=ax, label="attention weight a_ts")
         ax.set_xticks(range(len(source)), list(source), fontsize=8)
         ax.set_yticks(range(len(out_chars)), out_chars, fontsize=8)
-        ax.set_xlabel("input character")
-        ax.set_ylabel("output character")
-        ax.set_title("attention weights a_ts")
+        plotting.style(ax, title="attention weights a_ts", xlabel="input character s", ylabel="output character t")
+        ax.grid(False)
         ctx.savefig(fig, "attention_heatmap")
         return [f"heatmap input {source!r} -> {''.join(out_chars[:-1])}"]

@@ -22,6 +22,7 @@ import numpy as np
 
 from glassnet.data.datasets import load_small_parallel_enja
 from glassnet.errors import ConfigError
+from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, one_blas_thread, train_seq2seq
 from glassnet.optim import Adam
@@ -62,6 +63,9 @@ class TranslateEnJa(Experiment):
 
     quick = {"train_pairs": 1000, "dev_pairs": 50, "min_freq": 2, "embed": 32, "hidden": 48, "steps": 40,
              "batch_size": 32, "lr": 0.005, "max_len": 20, "checkpoint_every": 10, "samples": 3}
+    quick_criterion = ("a smoke test (1000 pairs, 40 steps, 50 dev sentences): the verdict applies the full rule "
+                       "(BLEU 2 above retrieval and 10 above untrained), which so small a run is not expected to meet")
+    data = ("small_parallel_enja",)
 
     def run(self, config, ctx):
         for key in ("train_pairs", "dev_pairs", "steps", "batch_size", "max_len", "checkpoint_every"):
@@ -78,13 +82,14 @@ class TranslateEnJa(Experiment):
         tgt_vocab = Vocabulary.build(ja, min_freq=config.min_freq)
         train = encode_pairs(src_vocab, tgt_vocab, en, ja)
         dev = encode_pairs(src_vocab, tgt_vocab, dev_en, dev_ja)
-        init_seed, batch_seed = (int(x) for x in ctx.rng.integers(2**31, size=2))
+        init_seq, batch_seq = ctx.spawn_seeds(2)
 
         model = Seq2Seq(len(src_vocab), len(tgt_vocab), config.embed, config.hidden, attention=config.attention,
-                        bos_id=tgt_vocab.bos_id, eos_id=tgt_vocab.eos_id, pad_id=tgt_vocab.pad_id, rng=init_seed)
+                        bos_id=tgt_vocab.bos_id, eos_id=tgt_vocab.eos_id, pad_id=tgt_vocab.pad_id,
+                        rng=np.random.default_rng(init_seq))
         untrained_bleu = corpus_bleu(self._translate(model, dev, tgt_vocab, config.max_len), dev_ja)
         opt = Adam(list(model.parameters()), lr=config.lr)
-        batch_rng = np.random.default_rng(batch_seed)
+        batch_rng = np.random.default_rng(batch_seq)
         run_config = {**dataclasses.asdict(config), "seed": ctx.seed}
         start_step, losses = self._resume(ctx, run_config, model, opt, batch_rng)
 
@@ -119,9 +124,15 @@ class TranslateEnJa(Experiment):
 
     @staticmethod
     def _resume(ctx, run_config, model, opt, batch_rng) -> tuple[int, list[float]]:
-        """Load ``<out>/checkpoint.npz`` if there is one: returns (steps done, their losses)."""
+        """With ``--resume``, load ``<out>/checkpoint.npz`` if there is one: returns (steps done, their losses).
+
+        Without it, a checkpoint left in ``<out>`` by an earlier run is removed: the run starts afresh.
+        """
         path = ctx.out_dir / CHECKPOINT if ctx.out_dir is not None else None
         if path is None or not path.exists():
+            return 0, []
+        if not ctx.resume:
+            path.unlink()
             return 0, []
         ck = load_checkpoint(path)
         # the learning rate is constant, so a longer budget continues a run exactly as an uninterrupted
@@ -152,17 +163,12 @@ class TranslateEnJa(Experiment):
 
     @staticmethod
     def _plot_losses(ctx, losses):
-        from glassnet.lab.recurrent.adding import pyplot
-
-        plt = pyplot()
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(np.arange(1, len(losses) + 1), losses, linewidth=0.5, alpha=0.5)
+        fig, ax = ctx.figure(size=(6, 3.5))
+        ax.plot(np.arange(1, len(losses) + 1), losses, linewidth=0.5, alpha=0.5, label="per step")
         if len(losses) >= 50:
             ax.plot(np.arange(50, len(losses) + 1), np.convolve(losses, np.ones(50) / 50, "valid"), label="mean of 50")
-            ax.legend()
-        ax.set_xlabel("training step")
-        ax.set_ylabel("cross-entropy per target token")
-        ax.set_title("translate-enja training loss")
+        plotting.style(ax, title="translate-enja training loss", xlabel="training step",
+                       ylabel="cross-entropy per target token (nats)")
         ctx.savefig(fig, "training_loss")
 
 
