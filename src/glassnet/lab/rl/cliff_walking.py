@@ -108,8 +108,8 @@ class CliffWalking(Experiment):
             curve = np.convolve(returns.mean(0), kernel, mode="valid")
             ax.plot(np.arange(curve.size) + config.smooth, curve, label=algorithm.replace("_", "-"))
         ax.set_ylim(-100, 0)
-        plotting.style(ax, title=f"Cliff walking, epsilon={config.epsilon:g}, alpha={config.alpha:g}, "
-                                 f"mean of {config.runs} runs ({config.smooth}-episode moving average)",
+        plotting.style(ax, title=f"Cliff walking, epsilon={config.epsilon:g}, alpha={config.alpha:g}\n"
+                                 f"mean of {config.runs} runs, {config.smooth}-episode moving average",
                        xlabel="episode", ylabel="return G during episode (sum of rewards)")
         grid = np.zeros((_ROWS, _COLS))
         grid[3, 1:-1] = -1  # the cliff
