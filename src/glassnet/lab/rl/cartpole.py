@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.lab import plotting
 from glassnet.rl import envs
 from glassnet.rl.rollout import evaluate
 
@@ -20,17 +21,13 @@ CRITERION_CARTPOLE = (
     "evaluation's mean return is at least `improvement_factor` times the uniformly random policy's."
 )
 
-CONFIRMATION_STREAM = 1  # spawn key of the confirmation seeds: apart from the run's own generator
-
-
-def confirmation_seeds(run_seed: int, eval_seed: int, n_episodes: int):
+def confirmation_seeds(rng: np.random.Generator, eval_seed: int, n_episodes: int):
     """Base seeds of confirmation evaluations, each a block of ``n_episodes`` unused seeds.
 
-    Drawn from a generator of their own (``default_rng([run_seed, CONFIRMATION_STREAM])``) so that
-    drawing them leaves the run's generator where it was; each block ``[seed, seed + n_episodes)`` is disjoint
-    from the evaluation's ``[eval_seed, eval_seed + n_episodes)`` and from every earlier block.
+    Drawn from ``rng``, a generator of their own (one of the run's ``ctx.spawn`` children), so that drawing
+    them moves no other stream; each block ``[seed, seed + n_episodes)`` is disjoint from the evaluation's
+    ``[eval_seed, eval_seed + n_episodes)`` and from every earlier block.
     """
-    rng = np.random.default_rng([run_seed, CONFIRMATION_STREAM])
     used = [eval_seed]
     while True:
         seed = envs.seed_for(rng)
@@ -50,9 +47,9 @@ def solve_metrics(confirmations, n_episodes):
     return metrics, columns
 
 
-def random_policy_return(n_actions: int, n_episodes: int, seed: int) -> float:
-    """Mean CartPole-v1 return of uniformly random actions over ``n_episodes`` seeded episodes."""
-    rng = np.random.default_rng(seed)
+def random_policy_return(n_actions: int, n_episodes: int, seed: int, rng: np.random.Generator) -> float:
+    """Mean CartPole-v1 return of uniformly random actions (drawn from ``rng``) over the ``n_episodes``
+    episodes whose env seeds start at ``seed`` (the evaluation's episodes)."""
     returns = evaluate(lambda s: envs.make(envs.CART_POLE, seed=s),
                        lambda obs: rng.integers(n_actions, size=obs.shape[0]), n_episodes, seed)
     return float(returns.mean())
@@ -60,22 +57,17 @@ def random_policy_return(n_actions: int, n_episodes: int, seed: int) -> float:
 
 def plot_learning_curve(ctx, returns, evaluations, solve_return, random_return, title, name):
     """Training returns per episode (and their 100-episode mean) with the evaluations marked."""
-    from matplotlib.figure import Figure
-
     returns = np.asarray(returns)
-    fig = Figure(figsize=(7, 4))
-    ax = fig.subplots()
+    fig, ax = ctx.figure(size=(7, 4))
     ax.plot(np.arange(1, returns.size + 1), returns, lw=0.5, alpha=0.5, label="training episode return")
     if returns.size >= 100:
         moving = np.convolve(returns, np.ones(100) / 100, mode="valid")
         ax.plot(np.arange(100, returns.size + 1), moving, label="mean of last 100 training episodes")
     if evaluations:
-        at, mean = np.asarray(evaluations).T
-        ax.plot(at, mean, "o", color="C3", label="evaluation: mean of 100 episodes")
+        at, mean = np.asarray(evaluations, dtype=np.float64).T
+        ax.plot(at, mean, "o", color="C3", label="evaluation: mean return over the evaluation episodes")
     ax.axhline(solve_return, ls="--", color="k", lw=0.8, label=f"solved ({solve_return:g})")
-    ax.axhline(random_return, ls=":", color="grey", lw=0.8, label="random policy")
-    ax.set_xlabel("training episode")
-    ax.set_ylabel("return")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.axhline(random_return, ls=":", color="grey", lw=0.8, label=f"random policy ({random_return:.1f})")
+    # returns of CartPole lie in [1, 500]: a linear axis reads best (no log scale)
+    plotting.style(ax, title=title, xlabel="training episode", ylabel="return G (steps balanced)")
     ctx.savefig(fig, name)

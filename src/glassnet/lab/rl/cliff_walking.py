@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.rl import envs
 from glassnet.rl.td import greedy_rollout, train_tabular
@@ -40,26 +41,24 @@ class CliffWalking(Experiment):
         smooth: int = field(default=10, metadata={"help": "moving-average window of the plotted curves"})
 
     quick = {"runs": 3, "episodes": 300}
+    quick_criterion = (
+        "the full rule on 3 runs of 300 episodes: every Q-learning greedy path returns -13; SARSA's mean greedy "
+        "return < -13 with fewer cliff-edge cells on average than Q-learning's; SARSA's mean return per episode "
+        "during learning is higher than Q-learning's"
+    )
+
+    algorithms = ("q_learning", "sarsa")
 
     def run(self, config, ctx):
-        algorithms = ("q_learning", "sarsa")
-        online = {a: np.zeros((config.runs, config.episodes)) for a in algorithms}
-        greedy_return = {a: np.zeros(config.runs) for a in algorithms}
-        edge_cells = {a: np.zeros(config.runs) for a in algorithms}
-        reached = {a: np.zeros(config.runs, dtype=bool) for a in algorithms}
-        paths = {}
-        for run in ctx.progress(range(config.runs), desc="runs"):
-            for algorithm in algorithms:
-                env = envs.make(envs.CLIFF_WALKING, seed=envs.seed_for(ctx.rng))
-                Q, stats = train_tabular(env, algorithm, config.episodes, config.alpha, config.gamma,
-                                         config.epsilon, ctx.rng)
-                online[algorithm][run] = [s.ret for s in stats]
-                greedy_return[algorithm][run], states = greedy_rollout(env, Q, max_steps=200)
-                edge_cells[algorithm][run] = sum(s in _EDGE for s in states)
-                # a greedy policy learnt under constant epsilon can loop in states it rarely leaves greedily
-                reached[algorithm][run] = states[-1] == _GOAL
-                paths.setdefault(algorithm, states)
-
+        algorithms = self.algorithms
+        # one resumable unit per run (both algorithms), each with its own generator
+        results = [ctx.unit(f"run={run}", lambda run=run, rng=rng: self._one_run(config, rng))
+                   for run, rng in zip(ctx.progress(range(config.runs), desc="runs"), ctx.spawn(config.runs))]
+        online = {a: np.array([r[a]["online"] for r in results]) for a in algorithms}
+        greedy_return = {a: np.array([r[a]["greedy_return"] for r in results]) for a in algorithms}
+        edge_cells = {a: np.array([r[a]["edge_cells"] for r in results]) for a in algorithms}
+        reached = {a: np.array([r[a]["reached"] for r in results], dtype=bool) for a in algorithms}
+        paths = {a: results[0][a]["states"] for a in algorithms}
         table = [
             {"algorithm": a, "greedy return (mean)": float(greedy_return[a].mean()),
              "greedy return (median)": float(np.median(greedy_return[a])),
@@ -85,21 +84,33 @@ class CliffWalking(Experiment):
         self._plot(ctx, online, paths, config)
         return Outcome(verdict_from(ok), metrics, table)
 
+    @classmethod
+    def _one_run(cls, config, rng):
+        """Q-learning and SARSA trained once each from ``rng``: a JSON-able dict per algorithm."""
+        out = {}
+        for algorithm in cls.algorithms:
+            env = envs.make(envs.CLIFF_WALKING, seed=envs.seed_for(rng))
+            Q, stats = train_tabular(env, algorithm, config.episodes, config.alpha, config.gamma, config.epsilon, rng)
+            ret, states = greedy_rollout(env, Q, max_steps=200)
+            out[algorithm] = {
+                "online": [float(s.ret) for s in stats], "greedy_return": float(ret),
+                "edge_cells": int(sum(s in _EDGE for s in states)),
+                # a greedy policy learnt under constant epsilon can loop in states it rarely leaves greedily
+                "reached": bool(states[-1] == _GOAL), "states": [int(s) for s in states],
+            }
+        return out
+
     @staticmethod
     def _plot(ctx, online, paths, config):
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(7, 6.5))
-        ax, ax_path = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 2]})
+        fig, (ax, ax_path) = ctx.figure(2, 1, size=(7, 6.5), gridspec_kw={"height_ratios": [3, 2]})
         kernel = np.ones(config.smooth) / config.smooth
         for algorithm, returns in online.items():
             curve = np.convolve(returns.mean(0), kernel, mode="valid")
             ax.plot(np.arange(curve.size) + config.smooth, curve, label=algorithm.replace("_", "-"))
         ax.set_ylim(-100, 0)
-        ax.set_xlabel("episode")
-        ax.set_ylabel("sum of rewards during episode")
-        ax.set_title(f"Cliff walking, epsilon={config.epsilon:g}, alpha={config.alpha:g}, mean of {config.runs} runs")
-        ax.legend()
+        plotting.style(ax, title=f"Cliff walking, epsilon={config.epsilon:g}, alpha={config.alpha:g}\n"
+                                 f"mean of {config.runs} runs, {config.smooth}-episode moving average",
+                       xlabel="episode", ylabel="return G during episode (sum of rewards)")
         grid = np.zeros((_ROWS, _COLS))
         grid[3, 1:-1] = -1  # the cliff
         ax_path.imshow(grid, cmap="Greys_r", vmin=-1, vmax=0)
@@ -108,5 +119,8 @@ class CliffWalking(Experiment):
             ax_path.plot(c, r + offset, marker=".", label=f"{algorithm.replace('_', '-')} greedy path (run 0)")
         ax_path.set_xticks([])
         ax_path.set_yticks([])
-        ax_path.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2)
+        plotting.style(ax_path, title="greedy paths after learning (cliff in black, start S bottom left)",
+                       xlabel="column", ylabel="row", legend=False)
+        ax_path.grid(False)
+        ax_path.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
         ctx.savefig(fig, "cliff_walking")

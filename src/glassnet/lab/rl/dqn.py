@@ -57,17 +57,24 @@ class DeepQNetwork(Experiment):
 
     quick = {"steps": 2500, "hidden": (64, 64), "learning_starts": 300, "epsilon_steps": 1200, "target_update": 100,
              "eval_episodes": 20, "improvement_factor": 3.0}
+    quick_criterion = (
+        "after 2500 environment steps, the final greedy (epsilon = 0) evaluation's mean return over 20 episodes "
+        "(fixed evaluation seeds) >= 3 x the uniformly random policy's mean over the same 20 episodes"
+    )
 
     def run(self, config, ctx):
         from threadpoolctl import threadpool_limits
 
-        rng = ctx.rng
+        # one training of one agent: a single piece of work, so no resumable units.
+        # independent streams: env seed, evaluation seed, agent (weights, replay, exploration), confirmations,
+        # random policy
+        env_rng, eval_rng, agent_rng, confirm_rng, random_rng = ctx.spawn(5)
         make = lambda s: envs.make(envs.CART_POLE, seed=s)  # noqa: E731
-        env = make(envs.seed_for(rng))
-        eval_seed = envs.seed_for(rng)
-        fresh = confirmation_seeds(ctx.seed, eval_seed, config.eval_episodes)
+        env = make(envs.seed_for(env_rng))
+        eval_seed = envs.seed_for(eval_rng)
+        fresh = confirmation_seeds(confirm_rng, eval_seed, config.eval_episodes)
         agent = DQN(4, 2, hidden=config.hidden, lr=config.lr, gamma=config.gamma, batch_size=config.batch_size,
-                    buffer_size=config.buffer_size, target_update=config.target_update, loss=config.loss, rng=rng)
+                    buffer_size=config.buffer_size, target_update=config.target_update, loss=config.loss, rng=agent_rng)
         greedy = lambda obs: agent.act(obs, 0.0)  # noqa: E731
         returns, evaluations, confirmations, solved = [], [], [], []
 
@@ -89,7 +96,7 @@ class DeepQNetwork(Experiment):
 
         # tiny matrices: one BLAS thread is faster than several fighting over the cores
         with threadpool_limits(1, user_api="blas"):
-            random_return = random_policy_return(2, config.eval_episodes, eval_seed)
+            random_return = random_policy_return(2, config.eval_episodes, eval_seed, random_rng)
             epsilon = LinearSchedule(config.epsilon_start, config.epsilon_end, config.epsilon_steps)
             train_dqn(agent, env, config.steps, epsilon, config.learning_starts, config.train_every, on_episode,
                       progress=lambda r: ctx.progress(r, desc="steps"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.errors import ConfigError
+from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.rl.bandits import UCB, EpsilonGreedy, make_testbed, run_testbed
 
@@ -35,19 +36,25 @@ class Exploration(Experiment):
         )
 
     quick = {"runs": 300}
+    quick_criterion = (
+        "the full rule on 300 bandit problems: averaged over the 300 runs and the last `window` (100) of 1000 "
+        "steps, epsilon = 0 has both the lowest mean reward and the lowest fraction of optimal actions"
+    )
 
     def run(self, config, ctx):
         # the claim compares the greedy agent with explorers: without both the verdict would mean nothing
         if 0 not in config.epsilons or not any(eps > 0 for eps in config.epsilons):
             raise ConfigError(f"exploration: epsilons must hold 0 (the greedy baseline) and at least one epsilon > 0, "
                               f"got {tuple(config.epsilons)}")
-        q_star = make_testbed(config.runs, config.arms, ctx.rng)
+        testbed_rng, stream_rng = ctx.spawn(2)
+        q_star = make_testbed(config.runs, config.arms, testbed_rng)
         agents = {f"epsilon={eps:g}": EpsilonGreedy(epsilon=float(eps)) for eps in config.epsilons}
         if config.extras:
             agents["optimistic Q1=5, epsilon=0, alpha=0.1"] = EpsilonGreedy(epsilon=0.0, initial=5.0, step_size=0.1)
             agents["epsilon=0.1, alpha=0.1"] = EpsilonGreedy(epsilon=0.1, step_size=0.1)
             agents["UCB c=2"] = UCB(c=2.0)
-        stream_seed = int(ctx.rng.integers(2**31))
+        # an int seed: run_testbed would consume a Generator, and every agent must see the same stream
+        stream_seed = int(stream_rng.integers(2**63))
         curves = {}
         for label, agent in ctx.progress(agents.items(), desc="agents"):
             # every agent gets the same reward stream seed: common random numbers sharpen the comparison
@@ -73,29 +80,21 @@ class Exploration(Experiment):
 
     @staticmethod
     def _plot(ctx, curves, eps_labels, config):
-        from matplotlib.figure import Figure
-
         steps = np.arange(1, config.steps + 1)
-        fig = Figure(figsize=(7, 6))
-        ax_r, ax_o = fig.subplots(2, 1, sharex=True)
+        fig, (ax_r, ax_o) = ctx.figure(2, 1, size=(7, 6), sharex=True,
+                                       title=f"10-armed testbed, {config.runs} runs (Sutton & Barto fig. 2.2)")
         for label in eps_labels:
             ax_r.plot(steps, curves[label].reward, lw=0.8, label=label)
             ax_o.plot(steps, 100 * curves[label].optimal, lw=0.8, label=label)
-        ax_r.set_ylabel("average reward")
-        ax_o.set_ylabel("% optimal action")
-        ax_o.set_xlabel("steps")
-        ax_r.legend()
-        ax_r.set_title(f"10-armed testbed, {config.runs} runs (Sutton & Barto fig. 2.2)")
+        plotting.style(ax_r, title="average reward", xlabel="step", ylabel="mean reward per step")
+        plotting.style(ax_o, title="optimal action", xlabel="step", ylabel="% optimal action", legend=False)
         ctx.savefig(fig, "epsilon_greedy")
         extra = [label for label in curves if label not in eps_labels]
         if extra:
-            fig = Figure(figsize=(7, 3.5))
-            ax = fig.subplots()
+            fig, ax = ctx.figure(size=(7, 3.5))
             for label in ["epsilon=0.1", *extra]:
                 if label in curves:
                     ax.plot(steps, 100 * curves[label].optimal, lw=0.8, label=label)
-            ax.set_xlabel("steps")
-            ax.set_ylabel("% optimal action")
-            ax.set_title("optimistic initial values and UCB (figs. 2.3, 2.4)")
-            ax.legend(fontsize=8)
+            plotting.style(ax, title=f"optimistic initial values and UCB (figs. 2.3, 2.4), {config.runs} runs",
+                           xlabel="step", ylabel="% optimal action")
             ctx.savefig(fig, "optimistic_ucb")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.lab import plotting
+
 _ARROWS = {0: (-1, 0), 1: (0, 1), 2: (1, 0), 3: (0, -1)}
 
 
@@ -13,13 +15,14 @@ def plot_value_map(ax, desc: np.ndarray, V: np.ndarray, policy: np.ndarray, titl
     Args:
         ax: a matplotlib Axes.
         desc: the env's map, (rows, cols) of bytes ``S F H G``.
-        V: (S,) values, S = rows * cols.
+        V: (S,) values, S = rows * cols (the colour bar: "value V(s)").
         policy: (S,) int actions.
+        title: the axes' title (styled with :func:`glassnet.lab.plotting.style`).
     """
     rows, cols = desc.shape
     grid = V.reshape(rows, cols)
     im = ax.imshow(grid, cmap="viridis", vmin=0.0, vmax=max(1e-9, float(V.max())))
-    ax.figure.colorbar(im, ax=ax, fraction=0.046)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, label="value V(s)")
     for r in range(rows):
         for c in range(cols):
             cell = desc[r, c].decode()
@@ -32,4 +35,7 @@ def plot_value_map(ax, desc: np.ndarray, V: np.ndarray, policy: np.ndarray, titl
                 ax.text(c, r + 0.35, f"{grid[r, c]:.3f}", ha="center", va="center", color="white", fontsize=7)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title, fontsize=9)
+    plotting.style(ax, title=title, xlabel="column (start top left, goal bottom right)",
+                   ylabel="row", legend=False)
+    ax.grid(False)  # a heatmap: grid lines would cross the cells
+    ax.title.set_fontsize(9)

@@ -46,21 +46,27 @@ class PolicyGradient(Experiment):
             default=0.0, metadata={"help": "> 0: only check final eval >= factor * random policy (quick run)"}
         )
 
-    quick = {"episodes": 120, "eval_episodes": 20, "improvement_factor": 3.0}
+    quick = {"episodes": 250, "eval_episodes": 20, "improvement_factor": 3.0}
+    quick_criterion = (
+        "after 250 training episodes, the final evaluation's mean return over 20 episodes (fixed evaluation "
+        "seeds) >= 3 x the uniformly random policy's mean over the same 20 episodes"
+    )
 
     def run(self, config, ctx):
         from threadpoolctl import threadpool_limits
 
-        rng = ctx.rng
+        # one training of one agent: a single piece of work, so no resumable units.
+        # independent streams: env seeds, evaluation seed, agent (weights, actions), confirmations, random policy
+        env_rng, eval_rng, agent_rng, confirm_rng, random_rng = ctx.spawn(5)
         make = lambda s: envs.make(envs.CART_POLE, seed=s)  # noqa: E731
-        train_envs = [make(envs.seed_for(rng)) for _ in range(config.envs_per_batch)]
-        eval_seed = envs.seed_for(rng)
-        fresh = confirmation_seeds(ctx.seed, eval_seed, config.eval_episodes)
+        train_envs = [make(envs.seed_for(env_rng)) for _ in range(config.envs_per_batch)]
+        eval_seed = envs.seed_for(eval_rng)
+        fresh = confirmation_seeds(confirm_rng, eval_seed, config.eval_episodes)
         agent = Reinforce(4, 2, hidden=(config.hidden,), lr=config.lr, baseline_lr=config.baseline_lr,
-                          gamma=config.gamma, normalize=config.normalize, rng=rng)
+                          gamma=config.gamma, normalize=config.normalize, rng=agent_rng)
         # tiny matrices: one BLAS thread is faster than several fighting over the cores
         with threadpool_limits(1, user_api="blas"):
-            random_return = random_policy_return(2, config.eval_episodes, eval_seed)
+            random_return = random_policy_return(2, config.eval_episodes, eval_seed, random_rng)
             returns, evaluations, confirmations, solved_at = [], [], [], None
             bar = ctx.progress(total=config.episodes, desc="episodes")
             while len(returns) < config.episodes and solved_at is None:

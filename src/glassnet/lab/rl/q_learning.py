@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.rl.frozen_lake import plot_value_map
 from glassnet.rl import envs
@@ -42,9 +43,16 @@ class QLearning(Experiment):
         eval_every: int = field(default=100, metadata={"help": "episodes between points of the curve"})
 
     quick = {"episodes": 2000}
+    quick_criterion = (
+        "the full rule after 2000 training episodes (step size decayed 0.1 -> 0.001 over them): Q's greedy action "
+        "equals value iteration's on every non-terminal state with a unique optimum (Q* gap > 1e-6), and "
+        "|max_a Q(s, a) - V*(s)| <= 0.1 on every non-terminal state"
+    )
 
     def run(self, config, ctx):
-        env = envs.make(envs.FROZEN_LAKE, seed=envs.seed_for(ctx.rng))
+        # one training of one agent: a single piece of work, so no resumable units
+        env_rng, train_rng = ctx.spawn(2)  # the env's own seed; exploration and slipping of the agent
+        env = envs.make(envs.FROZEN_LAKE, seed=envs.seed_for(env_rng))
         mdp = TabularMDP.from_gymnasium(env)
         vi = value_iteration(mdp, config.gamma, theta=1e-12)
         live = mdp.C.sum((1, 2)) > 0  # non-terminal states: some action continues
@@ -55,7 +63,7 @@ class QLearning(Experiment):
         alpha = LinearSchedule(config.alpha_start, config.alpha_end, config.episodes)
         curve = []
         for i in ctx.progress(range(config.episodes), desc="episodes"):
-            q_learning_episode(env, Q, alpha(i), config.gamma, config.epsilon, ctx.rng)
+            q_learning_episode(env, Q, alpha(i), config.gamma, config.epsilon, train_rng)
             if (i + 1) % config.eval_every == 0 or i + 1 == config.episodes:
                 agree = float((Q.argmax(1) == vi.policy)[unique].mean())
                 curve.append((i + 1, float(np.abs(Q.max(1) - vi.V)[live].max()), agree))
@@ -79,22 +87,19 @@ class QLearning(Experiment):
 
     @staticmethod
     def _plot(ctx, env, vi, Q, curve, config):
-        from matplotlib.figure import Figure
-
         desc = env.unwrapped.desc
         live = vi.Q.max(1) > 0  # (only for display) terminal rows keep their untouched initial Q
-        fig = Figure(figsize=(12, 3.8))
-        ax_vi, ax_q, ax_c = fig.subplots(1, 3)
+        fig, (ax_vi, ax_q, ax_c, ax_agree) = ctx.figure(1, 4, size=(17, 3.8))
         plot_value_map(ax_vi, desc, vi.V, vi.policy, f"value iteration: V*, gamma={config.gamma:g}")
         plot_value_map(ax_q, desc, np.where(live, Q.max(1), 0.0), Q.argmax(1),
                        f"Q-learning: max_a Q, {config.episodes} episodes")
         episodes, err, agree = np.asarray(curve).T
-        ax_c.semilogy(episodes, err, color="C0")
-        ax_c.set_ylabel("max_s |max_a Q - V*|", color="C0")
-        ax_c.set_xlabel("episode")
-        ax_agree = ax_c.twinx()
-        ax_agree.plot(episodes, agree, color="C1")
-        ax_agree.set_ylim(0, 1.05)
-        ax_agree.set_ylabel("greedy = VI (unique-optimum states)", color="C1")
-        fig.tight_layout()
+        ax_c.plot(episodes, err, color="C0", label="max over non-terminal s")
+        ax_c.axhline(config.value_tol, ls="--", color="k", lw=0.8, label=f"value_tol ({config.value_tol:g})")
+        plotting.style(ax_c, title="value error of Q", xlabel="training episode",
+                       ylabel="max_s |max_a Q(s, a) - V*(s)|", log="auto")
+        ax_agree.plot(episodes, 100 * agree, color="C1")
+        ax_agree.set_ylim(0, 105)
+        plotting.style(ax_agree, title="greedy policy vs value iteration", xlabel="training episode",
+                       ylabel="% unique-optimum states agreeing")
         ctx.savefig(fig, "q_learning_vs_value_iteration")
