@@ -95,7 +95,8 @@ def test_fetch_bad_sha256_argument_raises_config_error(source, tmp_path, bad):
 
 
 def test_ensure_file_without_download_names_the_missing_path(tmp_path):
-    with pytest.raises(DataError, match=r"load_x: no such file: .*data\.bin \(download=False\)"):
+    with pytest.raises(DataError, match=r"load_x: no such file: .*data\.bin; put the file there, or download it with "
+                       r"`glassnet data download` \(in Python: download=True\)"):
         ensure_file("load_x", tmp_path, "data.bin", urls=["file:///nowhere"], download=False)
     with pytest.raises(DataError, match="no download URL"):
         ensure_file("load_x", tmp_path, "data.bin", urls=(), download=True)

@@ -31,14 +31,15 @@ def test_mnist_offline_error_is_one_line_ending_with_the_data_dir_hint(offline):
     message = one_line_error(mnist.load_mnist, root=offline, prefix="t10k")
     assert message.startswith("fetch: every mirror failed: fetch: could not download file://")
     assert message.count("could not download") == 2
-    assert message.endswith("; pass --data-dir (or root=) pointing at a folder holding "
-                            "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz")
+    assert message.endswith("; point --data-dir (in Python: root=) at a folder holding "
+                            "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz, "
+                            "or fetch it on a machine with network with `glassnet data download`")
 
 
 def test_cifar10_offline_error_is_one_line_ending_with_the_data_dir_hint(offline):
     message = one_line_error(cifar10.load_cifar10, root=offline, batch=["data_batch_2", "test_batch"])
     assert message.startswith("load_cifar10: fetch: could not download file://")
-    assert message.endswith("; pass --data-dir (or root=) pointing at a folder holding data_batch_2, test_batch")
+    assert "; point --data-dir (in Python: root=) at a folder holding data_batch_2, test_batch, or" in message
 
 
 def test_fetch_first_without_hint_is_one_line(tmp_path):
@@ -51,4 +52,6 @@ def test_fetch_first_without_hint_is_one_line(tmp_path):
 
 
 def test_offline_hint_names_the_files():
-    assert download.offline_hint(["x", "y"]) == "pass --data-dir (or root=) pointing at a folder holding x, y"
+    assert download.offline_hint(["x", "y"]) == (
+        "point --data-dir (in Python: root=) at a folder holding x, y, or fetch "
+        "it on a machine with network with `glassnet data download`")

@@ -102,7 +102,8 @@ def test_mnist_images_and_labels_must_agree(tmp_path):
 
 
 def test_mnist_missing_files_and_known_hash(tmp_path):
-    with pytest.raises(DataError, match=r"no such file: .*train-images-idx3-ubyte.gz \(download=False\)"):
+    with pytest.raises(DataError, match=r"no such file: .*train-images-idx3-ubyte.gz; put the file there, "
+                       r"or download it"):
         load_mnist(tmp_path, prefix="train", download=False)
     with pytest.raises(DataError, match="no download URL"):
         load_mnist(tmp_path, prefix="other", download=True)  # not official: never downloads

@@ -223,7 +223,8 @@ def _download(url: str, dest: Path, sha256: str | None, progress: bool) -> str:
 
 def offline_hint(names: Iterable[str]) -> str:
     """What to do when nothing can be downloaded: point at a folder that already holds ``names``."""
-    return f"pass --data-dir (or root=) pointing at a folder holding {', '.join(names)}"
+    return (f"point --data-dir (in Python: root=) at a folder holding {', '.join(names)}, "
+            f"or fetch it on a machine with network with `glassnet data download`")
 
 
 def fetch_first(urls: Iterable[str], sha256: str | None, cache_dir: str | os.PathLike, hint: str = "",
@@ -314,6 +315,8 @@ def ensure_file(
         return path
     urls = list(urls)
     if not download or not urls:
-        why = "download=False" if urls else "no download URL is known for it"
-        raise DataError(f"{who}: no such file: {path} ({why}); put the file there or set download=True")
+        if urls:
+            raise DataError(f"{who}: no such file: {path}; put the file there, or download it with "
+                            f"`glassnet data download` (in Python: download=True)")
+        raise DataError(f"{who}: no such file: {path} (no download URL is known for it); put the file there")
     return fetch_first(urls, sha256, directory, hint=offline_hint(list(expected) or [filename]), filename=filename)
