@@ -1,7 +1,9 @@
 """The ``glassnet`` command: ``train``, ``lab``, ``report``, ``data``.
 
 Every sub-command turns a glassnet error (bad option value, missing data) into
-one line on stderr and exit status 2, with no traceback.
+one line on stderr and exit status 2, with no traceback; Ctrl-C ends any of
+them with one line (what was kept, how to continue) and exit status 130, the
+shell's convention for SIGINT.
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ import click
 
 from glassnet.errors import GlassnetError
 
-__all__ = ["main", "cli", "OneLineError"]
+__all__ = ["main", "cli", "OneLineError", "INTERRUPTED", "set_interrupt_hint"]
+
+INTERRUPTED = 130  # 128 + SIGINT
+_HINT = "glassnet.interrupt_hint"
+
+
+def set_interrupt_hint(hint: str) -> None:
+    """What the one line printed on Ctrl-C says after ``interrupted: `` (what is kept, how to continue)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.find_root().meta[_HINT] = hint
 
 
 class OneLineError(click.ClickException):
@@ -46,6 +58,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except click.UsageError as e:  # raised while a sub-command parses its options
             raise _one_line(e) from None
+        except KeyboardInterrupt:
+            hint = ctx.find_root().meta.get(_HINT, "nothing was kept")
+            click.echo(f"\ninterrupted: {hint}", err=True)
+            ctx.exit(INTERRUPTED)
         except (GlassnetError, OSError) as e:
             # OSError: an output folder under a file, a full disk, no permission: the user's to fix
             lines = [line.strip() for line in str(e).splitlines() if line.strip()]

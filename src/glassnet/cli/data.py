@@ -54,21 +54,40 @@ def _whole(name: str) -> Callable[[Any], None]:
     return download
 
 
+def _status(name: str, description: str, home: Any) -> str:
+    """Where data set ``name`` lives and which of its files are there (embedded sets need none)."""
+    from glassnet.data import dataset_dir
+
+    if "embedded" in description:
+        return "embedded in an installed package, nothing to download"
+    folder = dataset_dir(name, home)
+    files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")) \
+        if folder.is_dir() else []
+    if not files:
+        return f"not downloaded ({folder})"
+    shown = ", ".join(files[:6]) + (f", ... ({len(files)} files)" if len(files) > 6 else "")
+    return f"{folder}: {shown}"
+
+
 @cli.group("data", invoke_without_command=True)
+@click.option("--data-dir", "data_dir", type=click.Path(file_okay=False), default=None,
+              help="Data home to inspect [default: $GLASSNET_DATA or ~/.cache/glassnet].")
 @click.pass_context
-def data_group(ctx: click.Context) -> None:
-    """List the data sets (with no sub-command), or download one."""
+def data_group(ctx: click.Context, data_dir: str | None) -> None:
+    """List the data sets, the cache folder and the files present (with no sub-command), or download one."""
     if ctx.invoked_subcommand is None:
+        from glassnet.data import data_home
         from glassnet.data.datasets import available
 
+        click.echo(f"data home: {data_home(data_dir)}  (change it with --data-dir or $GLASSNET_DATA)")
         for name, description in available().items():
-            click.echo(f"  {name:20s} {description}")
+            click.echo(f"  {name:20s} {description}\n  {'':20s} {_status(name, description, data_dir)}")
 
 
 @data_group.command("download")
 @click.argument("name")
-@click.option("--root", type=click.Path(file_okay=False), default=None,
-              help="Data home [default: $GLASSNET_DATA or ~/.cache/glassnet].")
+@click.option("--data-dir", "--root", "root", type=click.Path(file_okay=False), default=None,
+              help="Data home [default: $GLASSNET_DATA or ~/.cache/glassnet]; --root is the old name.")
 def download_command(name: str, root: str | None) -> None:
     """Download data set NAME into the cache, checking every file's sha256."""
     from glassnet.data import dataset_dir, datasets

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from glassnet.cli import cli
+from glassnet.cli import cli, set_interrupt_hint
 from glassnet.errors import ConfigError
 
 
@@ -31,12 +31,16 @@ def _parse_sets(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config field (repeatable).")
 @click.option("--show-config", is_flag=True, help="Print the experiment's config fields and exit.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def lab_command(name, quick, out, seed, data_dir, sets, show_config, quiet):
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run in --out: reuse the parts it finished (same seed and settings).")
+def lab_command(name, quick, out, seed, data_dir, sets, show_config, quiet, resume):
     """List experiments, or run experiment NAME.
 
     Each experiment states a claim of the course, measures it, prints a table,
     saves plots and ends with the line 'verdict: supported | not supported |
-    inconclusive'. The exit status is 0 whenever the run completed.
+    inconclusive' ('quick check: ...' with --quick, naming the smaller rule a
+    quick run checks). The exit status is 0 whenever the run completed. The
+    list marks the experiments that need downloaded data ('glassnet data').
     """
     import dataclasses
 
@@ -48,7 +52,9 @@ def lab_command(name, quick, out, seed, data_dir, sets, show_config, quiet):
             if exp.topic != topic:
                 topic = exp.topic
                 click.echo(f"\n{topic}")
-            click.echo(f"  {exp_name:22s} {exp.claim}")
+            needs = f"[needs data: {', '.join(exp.data)}] " if exp.data else ""
+            click.echo(f"  {exp_name:22s} {needs}{exp.claim}")
+        click.echo("\n[needs data: ...]: download it first with 'glassnet data download NAME', or pass --data-dir")
         return
     exp = get_experiment(name)
     if show_config:
@@ -60,8 +66,10 @@ def lab_command(name, quick, out, seed, data_dir, sets, show_config, quiet):
         return
     if data_dir is not None and not Path(data_dir).is_dir():
         raise ConfigError(f"--data-dir: no such directory: {data_dir}")
-    run_experiment(exp, quick=quick, out_dir=out or Path("runs") / "lab" / name, seed=seed, data_dir=data_dir,
-                   overrides=_parse_sets(sets), verbose=not quiet)
+    out = Path(out) if out else Path("runs") / "lab" / name
+    set_interrupt_hint(f"the finished parts of the run are in {out}; continue with the same command plus --resume")
+    run_experiment(exp, quick=quick, out_dir=out, seed=seed, data_dir=data_dir, overrides=_parse_sets(sets),
+                   verbose=not quiet, resume=resume)
 
 
 @cli.command("report")
@@ -79,5 +87,6 @@ def report_command(out, full, only, seed, data_dir, resume):
 
     for n in only:
         get_experiment(n)
+    set_interrupt_hint(f"the experiments already run are in {out}; continue with the same command plus --resume")
     path = build_report(out, quick=not full, names=only or None, seed=seed, data_dir=data_dir, rerun=not resume)
     click.echo(f"report: {path}")

@@ -77,7 +77,7 @@ def build_report(out_dir: str | Path, *, quick: bool = True, names: Iterable[str
     With ``rerun=False`` an experiment whose ``result.json`` already exists and
     was written with the same ``seed`` and ``quick`` flag is read rather than
     run again (so an interrupted report resumes); one from other settings, or
-    unreadable, is run again.
+    unreadable, is run again, reusing the units an interrupted run of it left (``--resume``).
 
     Returns:
         The path of ``report.html``.
@@ -91,7 +91,7 @@ def build_report(out_dir: str | Path, *, quick: bool = True, names: Iterable[str
         result_file = exp_dir / "result.json"
         if rerun or not _reusable(result_file, seed=seed, quick=quick):
             run_experiment(table[name], quick=quick, out_dir=exp_dir, seed=seed, data_dir=data_dir,
-                           verbose=verbose, printer=print if verbose else None)
+                           verbose=verbose, printer=print if verbose else None, resume=not rerun)
         r = json.loads(result_file.read_text())
         r["_dir"] = str(exp_dir)
         results.append(r)
