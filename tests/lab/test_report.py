@@ -33,3 +33,55 @@ def test_resume_runs_again_over_an_unreadable_result(tmp_path, coin_only):
     (tmp_path / "coin" / "result.json").write_text("{truncated")
     report.build_report(tmp_path, quick=True, seed=0, verbose=False, rerun=False)
     assert result(tmp_path)["seed"] == 0
+
+
+def test_recorded_runs_are_built_from_full_results_and_shown_beside_quick_ones(tmp_path, coin_only, monkeypatch):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from glassnet.errors import DataError
+    from glassnet.lab import recorded
+
+    full = tmp_path / "full"
+    report.build_report(full, quick=False, seed=5, verbose=False)
+    quick_result = tmp_path / "quick"
+    report.build_report(quick_result, quick=True, seed=5, verbose=False)
+    target = tmp_path / "recorded.json"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "record_full_runs.py"
+    done = subprocess.run([sys.executable, str(script), str(full / "coin" / "result.json"), "--out", str(target)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    runs = recorded.load_recorded(target)
+    r = result(full)
+    assert set(runs) == {"coin"}
+    rec = runs["coin"]
+    assert (rec["verdict"], rec["seed"], rec["date"], rec["cpu_seconds"]) == (r["verdict"], 5, r["date"],
+                                                                               r["cpu_seconds"])
+    assert rec["machine"] == r["machine"] and rec["metrics"] == {k: v for k, v in r["metrics"].items()
+                                                                 if isinstance(v, (int, float))}
+    # a quick result is refused: a recorded run is a full run
+    with pytest.raises(DataError, match="must be a full run"):
+        recorded.record_from_result(result(quick_result), "0")
+    # the page of a quick report shows the recorded run, labelled as such
+    monkeypatch.setattr(report, "load_recorded", lambda: runs)
+    page = report.build_report(quick_result, quick=True, seed=5, verbose=False, rerun=False).read_text()
+    assert "Recorded full run" in page and "not run now" in page and rec["date"] in page
+    assert "Quick check" in page
+    with pytest.raises(DataError, match="not a glassnet-recorded-runs file"):
+        target.write_text('{"format": "other"}')
+        recorded.load_recorded(target)
+
+
+def test_the_shipped_recorded_runs_are_full_runs_of_known_experiments():
+    from glassnet.lab import experiments
+    from glassnet.lab.recorded import load_recorded
+
+    runs = load_recorded()
+    assert runs, "the package ships recorded full runs"
+    known = experiments()
+    for name, rec in runs.items():
+        assert name in known, name
+        assert rec["criterion"] == known[name].criterion, f"{name}: recorded under another criterion; rerun it"
+        assert rec["verdict"] in ("supported", "not supported", "inconclusive")
+        assert rec["cpu_seconds"] > 0 and rec["machine"]["numpy"]
