@@ -51,7 +51,8 @@ def record_from_result(result: dict[str, Any], version: str) -> dict[str, Any]:
         DataError: the result is a quick run, or lacks a field a record needs.
     """
     if result.get("quick") is not False:
-        raise DataError(f"{result.get('name', '?')}: a recorded run must be a full run (quick is {result.get('quick')!r})")
+        raise DataError(f"{result.get('name', '?')}: a recorded run must be a full run "
+                        f"(quick is {result.get('quick')!r})")
     try:
         return {"verdict": result["verdict"], "criterion": result["criterion"],
                 "metrics": _key_numbers(result["metrics"]), "seed": result["seed"], "date": result["date"],
