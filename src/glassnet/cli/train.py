@@ -12,10 +12,8 @@ and ends with the same numbers as an uninterrupted run.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,115 +21,19 @@ import click
 import numpy as np
 
 from glassnet.cli import cli
+from glassnet.data.classification import CLASSIFICATION, SPLIT_SEED, load_classification
 from glassnet.errors import ConfigError
 
 __all__ = ["train_command", "run_training", "load_classification", "DATASETS", "MODELS", "SPLIT_SEED"]
 
-SPLIT_SEED = 0
 CHECKPOINT = "checkpoint.npz"
 
-
-@dataclass(frozen=True)
-class _Dataset:
-    description: str
-    load: Callable[[str | None], tuple[np.ndarray, np.ndarray]]  # data_dir -> raw (x, y)
-    scaling: str  # "divide:<c>" or "standardize"
-    defaults: dict[str, Any]  # option defaults measured to reach the README's accuracies
-
-
-def _find_prefix(data_dir: str | None, subdir: str, candidates: tuple[str, ...], suffix: str) -> str:
-    """The first candidate whose file exists in ``data_dir`` or ``data_dir/subdir`` (else the first candidate)."""
-    if data_dir is not None:
-        for c in candidates:
-            if any((Path(data_dir) / d / f"{c}{suffix}").is_file() for d in ("", subdir)):
-                return c
-    return candidates[0]
-
-
-def _load_mnist(data_dir: str | None):
-    from glassnet.data.datasets import load_mnist
-
-    prefix = _find_prefix(data_dir, "mnist", ("train", "mnist8k"), "-images-idx3-ubyte.gz")
-    x, y = load_mnist(data_dir, prefix=prefix, download=data_dir is None)
-    return x.reshape(len(x), -1), y  # (N, 28, 28) -> (N, 784)
-
-
-def _load_cifar10(data_dir: str | None):
-    from glassnet.data.datasets import load_cifar10
-
-    batch = _find_prefix(data_dir, "cifar10", ("data_batch_1", "cifar10_8k_batch"), "")
-    x, y = load_cifar10(data_dir, batch=batch, download=data_dir is None)
-    return x.reshape(len(x), -1), y  # (N, 3, 32, 32) -> (N, 3072)
-
-
-def _embedded(name: str):
-    def load(data_dir: str | None):
-        from glassnet.data import datasets
-
-        return getattr(datasets, f"load_{name}")()
-
-    return load
-
-
-DATASETS: dict[str, _Dataset] = {
-    "digits": _Dataset("UCI 8x8 handwritten digits, 1797 images, 10 classes (embedded; inputs / 16)",
-                       _embedded("digits"), "divide:16", {"epochs": 30, "batch_size": 64}),
-    "iris": _Dataset("Fisher's iris, 150 flowers, 4 features, 3 classes (embedded; standardised)",
-                     _embedded("iris"), "standardize", {"epochs": 200, "batch_size": 16}),
-    "mnist": _Dataset("MNIST 28x28 digits, 10 classes (--data-dir with train-* or mnist8k-* IDX files; inputs / 255)",
-                      _load_mnist, "divide:255",
-                      {"epochs": 30, "batch_size": 64, "hidden": "512,256", "dropout": 0.2, "schedule": "cosine"}),
-    "cifar10": _Dataset("CIFAR-10 32x32 colour images, 10 classes (--data-dir with python batches; inputs / 255)",
-                        _load_cifar10, "divide:255",
-                        {"epochs": 30, "batch_size": 64, "hidden": "512,256", "dropout": 0.2, "schedule": "cosine"}),
-}
+# the data-set catalog of `glassnet train` lives in glassnet.data (re-exported here for older imports)
+DATASETS = CLASSIFICATION
 
 MODELS: dict[str, str] = {
     "mlp": "multilayer perceptron (glassnet.zoo.MLP): Linear-activation[-Dropout] x len(--hidden), then Linear",
 }
-
-
-def load_classification(name: str, data_dir: str | None = None, val_fraction: float = 0.1,
-                        test_fraction: float = 0.2) -> dict[str, np.ndarray]:
-    """The scaled splits of a data set: ``x_train, y_train, x_val, y_val, x_test, y_test``.
-
-    The test split (``test_fraction``) is held out first, then the validation
-    split (``val_fraction`` of the rest), both stratified by class with
-    scikit-learn's ``train_test_split(random_state=SPLIT_SEED)``. Inputs are
-    float32 ``(N, D)``, scaled by a constant (digits / 16, images / 255) or
-    standardised with the training split's mean and standard deviation (iris).
-
-    Raises:
-        ConfigError: an unknown data set or a fraction outside (0, 1).
-        DataError: missing or corrupt data files (from the loaders).
-    """
-    from sklearn.model_selection import train_test_split
-
-    if name not in DATASETS:
-        raise ConfigError(f"--data must be one of {sorted(DATASETS)}, got {name!r}")
-    for label, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not 0 < f < 1:
-            raise ConfigError(f"{label} must be in (0, 1), got {f!r}")
-    spec = DATASETS[name]
-    x, y = spec.load(data_dir)
-    x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=test_fraction, stratify=y,
-                                                      random_state=SPLIT_SEED)
-    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=val_fraction, stratify=y_rest,
-                                                      random_state=SPLIT_SEED)
-    if spec.scaling == "standardize":
-        mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-        std = np.where(std > 0, std, 1.0)
-
-        def scale(a):
-            return ((a - mean) / std).astype(np.float32)
-    else:
-        c = float(spec.scaling.split(":")[1])
-
-        def scale(a):
-            return (a.astype(np.float32) / np.float32(c)).astype(np.float32)
-
-    return {"x_train": scale(x_train), "y_train": y_train.astype(np.int64), "x_val": scale(x_val),
-            "y_val": y_val.astype(np.int64), "x_test": scale(x_test), "y_test": y_test.astype(np.int64)}
 
 
 def _parse_hidden(text: str) -> list[int]:
@@ -142,32 +44,6 @@ def _parse_hidden(text: str) -> list[int]:
     if not sizes or min(sizes) < 1:
         raise ConfigError(f"--hidden must be comma-separated positive ints such as 256,128, got {text!r}")
     return sizes
-
-
-def _learning_curve_png(history: list[dict[str, Any]], test_accuracy: float, title: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [h["epoch"] for h in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [h["loss"] for h in history], label="train")
-    ax_loss.plot(epochs, [h["val_loss"] for h in history], label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
-    ax_acc.plot(epochs, [h["accuracy"] for h in history], label="train")
-    ax_acc.plot(epochs, [h["val_accuracy"] for h in history], label="validation")
-    ax_acc.axhline(test_accuracy, color="gray", linestyle="--", label=f"test (final) {test_accuracy:.2%}")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, progress: bool = True,
@@ -187,7 +63,8 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
 
     from glassnet import optim
     from glassnet.data import ArrayDataset, DataLoader
-    from glassnet.fileio import atomic_write_bytes, atomic_write_json
+    from glassnet.fileio import atomic_write_json
+    from glassnet.lab import plotting
     from glassnet.train import EarlyStopping, ModelCheckpoint, Trainer, make_optimizer
     from glassnet.zoo import MLP
 
@@ -195,6 +72,10 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     if config["model"] not in MODELS:
         raise ConfigError(f"model must be one of {sorted(MODELS)}, got {config['model']!r}")
     data = load_classification(config["data"], config["data_dir"], config["val_fraction"])
+    try:  # only now, with the data loaded: a run that cannot start leaves no empty folder behind
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out: cannot create folder {out}: {e.strerror}") from None
     num_classes = int(max(data["y_train"].max(), data["y_test"].max())) + 1
     sizes = [data["x_train"].shape[1], *config["hidden"], num_classes]
     # one seed, two independent streams: the model (init, dropout masks) and the shuffling
@@ -241,7 +122,8 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     atomic_write_json(out / "metrics.json", metrics)
     if history:
         title = f"{config['model']} {sizes} on {config['data']} (seed {config['seed']})"
-        atomic_write_bytes(out / "learning_curve.png", _learning_curve_png(history, test["accuracy"], title))
+        fig = plotting.learning_curve(history, test_value=test["accuracy"], title=title)
+        plotting.save_png(fig, out / "learning_curve.png")
     echo(f"test accuracy: {test['accuracy']:.2%} ({len(data['y_test'])} samples) after {trainer.epoch} epochs, "
          f"{trainer.seconds:.1f} s of training")
     written = [out / "metrics.json", out / "learning_curve.png", out / CHECKPOINT, out / "best.npz"]
@@ -337,10 +219,6 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
                               f"{saved['epochs']}, which a cosine schedule anneals over")
     elif (out / CHECKPOINT).exists():
         click.echo(f"note: starting a new run in {out} (pass --resume to continue the old one instead)", err=True)
-    try:  # before any training: an --out under a file or without permission fails now, not after the run
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ConfigError(f"--out: cannot create folder {out}: {e.strerror}") from None
     from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
     threadpool_limits(threads, user_api="blas")
