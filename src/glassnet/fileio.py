@@ -7,16 +7,23 @@ Windows). A reader therefore sees either the old file or the new one.
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import os
 import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_savez", "load_npz"]
+from glassnet.errors import DataError
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_savez", "load_npz",
+           "remove_stale_temps"]
 
 # mkstemp creates its file with mode 0600; a written file gets the mode open() would give it (0666 less the
 # umask), or results and checkpoints would be unreadable to the rest of a team. Read once: os.umask can only
@@ -25,11 +32,22 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+def _temp_prefix(name: str) -> str:
+    return f".{name}."
+
+
+_TEMP_SUFFIX = ".tmp"
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; create parent directories. Returns the path."""
+    """Write ``data`` to ``path`` atomically; create parent directories. Returns the path.
+
+    The temporary file is ``.<name>.<random>.tmp`` beside the target; a ``kill -9`` mid-write
+    leaves it behind (the target is intact), and :func:`remove_stale_temps` removes it later.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path.name), suffix=_TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -45,6 +63,28 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             pass
         raise
     return path
+
+
+def remove_stale_temps(directory: str | os.PathLike, names: Iterable[str]) -> list[Path]:
+    """Delete the temporary files :func:`atomic_write_bytes` left in ``directory`` for the targets ``names``.
+
+    A writer killed mid-write (``kill -9``, power loss) cannot remove its ``.<name>.<random>.tmp``;
+    call this when a run starts, before it writes, so such leftovers do not pile up. Only files of
+    exactly that naming, for the given target names, are touched; a missing directory is no error.
+    Do not call it while another process may be writing the same targets.
+
+    Returns:
+        the paths removed.
+    """
+    directory = Path(directory)
+    removed: list[Path] = []
+    for name in names:
+        pattern = glob.escape(_temp_prefix(name)) + "*" + glob.escape(_TEMP_SUFFIX)
+        for tmp in directory.glob(pattern):
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+    return removed
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -78,6 +118,36 @@ def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path
 
 
 def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` file with ``allow_pickle=False`` (never runs code from the file)."""
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    """Load every array of an ``.npz`` file with ``allow_pickle=False`` (never runs code from the file).
+
+    Returns:
+        name -> array, for every entry of the archive.
+
+    Raises:
+        DataError: the file is missing, or is not a readable ``.npz`` archive of arrays (random bytes,
+            a single ``.npy``, a truncated or damaged archive, an encrypted entry, an unsupported
+            compression method, an entry that would need unpickling); one line naming the path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no such file: {path}")
+    try:
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise DataError(f"{path} is not a readable .npz archive: it is a single .npy array")
+        with z:
+            return {k: z[k] for k in z.files}
+    except DataError:
+        raise
+    except NotImplementedError:  # zipfile: "That compression method is not supported"
+        raise DataError(f"{path} is not a readable .npz archive: an entry uses an unknown compression") from None
+    except RuntimeError:  # zipfile: "File ... is encrypted, password required for extraction"
+        raise DataError(f"{path} is not a readable .npz archive: an entry is encrypted") from None
+    except ValueError as e:
+        # NumPy's message for data that is neither zip nor .npy suggests allow_pickle=True: never do that
+        what = "an entry holds pickled objects, which are refused" if "pickle" in str(e) and zipfile.is_zipfile(path) \
+            else "neither a zip archive nor an .npy array"
+        raise DataError(f"{path} is not a readable .npz archive: {what}") from None
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DataError(f"{path} is not a readable .npz archive ({detail})") from None

@@ -5,11 +5,11 @@ import pytest
 
 from glassnet import nn, optim
 from glassnet.errors import ConfigError, ShapeError
-from glassnet.train import EarlyStopping, History, Model, Sequential, make_optimizer
+from glassnet.train import EarlyStopping, History, Model, SequentialModel, make_optimizer
 
 
 def net(seed=0):
-    return Sequential(nn.Linear(64, 32, rng=seed), nn.ReLU(), nn.Linear(32, 10, rng=seed + 1))
+    return SequentialModel(nn.Linear(64, 32, rng=seed), nn.ReLU(), nn.Linear(32, 10, rng=seed + 1))
 
 
 def test_compile_fit_evaluate_predict(digits):
@@ -44,7 +44,7 @@ def test_optimizer_object_mse_loss_and_callbacks():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 3)).astype(np.float32)
     y = (x @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32))  # (64, 1)
-    model = Sequential(nn.Linear(3, 1, rng=0))
+    model = SequentialModel(nn.Linear(3, 1, rng=0))
     model.compile(optimizer=optim.SGD(model.parameters(), lr=0.1), loss="mse", metrics=[])
     h = model.fit(x, y, epochs=200, batch_size=16, validation_data=(x, y), verbose=0,
                   callbacks=[EarlyStopping("val_loss", patience=3, min_delta=1e-9)])

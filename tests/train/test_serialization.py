@@ -37,7 +37,7 @@ def test_bad_inputs(tmp_path):
 
 def test_keras_fit_uses_only_the_callbacks_it_was_given():
     """Issue 8 defect 5: fit() three times with callbacks=[c] ran c six times (earlier calls' stayed registered)."""
-    from glassnet.train import Callback, Sequential
+    from glassnet.train import Callback, SequentialModel
 
     class Count(Callback):
         def __init__(self):
@@ -48,7 +48,7 @@ def test_keras_fit_uses_only_the_callbacks_it_was_given():
 
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((40, 4)).astype(np.float32), rng.integers(0, 2, 40)
-    model = Sequential(nn.Linear(4, 2, rng=0))
+    model = SequentialModel(nn.Linear(4, 2, rng=0))
     model.compile(optimizer="sgd", lr=0.1)
     c, d = Count(), Count()
     for _ in range(3):

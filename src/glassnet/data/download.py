@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from glassnet.errors import ConfigError, DataError
+from glassnet.fileio import atomic_write_text
 
 __all__ = [
     "data_home", "dataset_dir", "sha256_file", "verify_file", "fetch", "fetch_first", "offline_hint", "extract_tar",
@@ -86,20 +87,9 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _write_atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _record_sha256(path: Path, digest: str) -> None:
     """Write ``<file>.sha256`` (``sha256sum`` format) so later loads can check the file."""
-    _write_atomic_text(_sidecar(path), f"{digest}  {path.name}\n")
+    atomic_write_text(_sidecar(path), f"{digest}  {path.name}\n")
 
 
 def verify_file(path: str | os.PathLike, sha256: str | None = None) -> str | None:
@@ -287,7 +277,7 @@ def extract_tar(archive: str | os.PathLike, target_dir: str | os.PathLike) -> li
         raise DataError(f"extract_tar: cannot extract {archive}: {e}") from e
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _write_atomic_text(marker, "".join(f"{f.as_posix()}\n" for f in files))
+    atomic_write_text(marker, "".join(f"{f.as_posix()}\n" for f in files))
     return [target_dir / f for f in files]
 
 

@@ -30,9 +30,10 @@ import numpy as np
 import glassnet.functional as F
 from glassnet.autograd import Tensor, no_grad
 from glassnet.errors import ConfigError, ShapeError
-from glassnet.optim import Adam, clip_grad_norm_
+from glassnet.optim import Adam
 from glassnet.rl.networks import mlp
 from glassnet.rl.schedules import as_schedule
+from glassnet.train.step import train_step
 
 __all__ = ["Batch", "ReplayBuffer", "td_targets", "huber_loss", "q_regression_loss", "DQN", "train_dqn"]
 
@@ -231,17 +232,18 @@ class DQN:
 
         Returns:
             The loss before the step.
+
+        Raises:
+            NonFiniteError: the loss or a gradient is NaN or infinite (names the update); nothing is updated.
         """
         batch = self.buffer.sample(self.batch_size)
         with no_grad():
             q_next = self.target_network(batch.next_obs).data  # (N, A)
         targets = td_targets(q_next, batch.rewards, batch.terminated, self.gamma)
         loss = q_regression_loss(self.q_network(batch.obs), batch.actions, targets, self.loss)
-        self.optimizer.zero_grad()
-        loss.backward()
-        if self.max_grad_norm is not None:
-            clip_grad_norm_(self.q_network.parameters(), self.max_grad_norm)
-        self.optimizer.step()
+        # the shared step: finiteness checks, optional clipping (glassnet.train.step)
+        train_step(self.optimizer, loss, max_norm=self.max_grad_norm, where=f"DQN update {self.updates + 1}",
+                   model=self.q_network)
         self.updates += 1
         if self.updates % self.target_update == 0:
             self.sync_target()

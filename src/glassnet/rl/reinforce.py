@@ -23,10 +23,11 @@ import numpy as np
 import glassnet.functional as F
 from glassnet.autograd import Tensor, no_grad
 from glassnet.errors import ConfigError, ShapeError
-from glassnet.optim import Adam, clip_grad_norm_
+from glassnet.optim import Adam
 from glassnet.rl.networks import mlp
 from glassnet.rl.returns import discounted_returns, normalize_returns
 from glassnet.rl.rollout import Trajectory
+from glassnet.train.step import train_step
 
 __all__ = ["policy_gradient_loss", "sample_actions", "Reinforce"]
 
@@ -120,7 +121,10 @@ class Reinforce:
         """One gradient step of the policy and of the baseline on a batch of episodes.
 
         Returns:
-            ``{"policy_loss", "baseline_loss"}`` as floats.
+            ``{"policy_loss", "baseline_loss"}`` as floats (before the step).
+
+        Raises:
+            NonFiniteError: a loss or a gradient is NaN or infinite; the network concerned is not updated.
         """
         obs = np.concatenate([t.obs for t in trajectories])  # (N, D)
         actions = np.concatenate([t.actions for t in trajectories])  # (N,)
@@ -133,11 +137,9 @@ class Reinforce:
         policy_loss = policy_gradient_loss(self.policy(obs), actions, advantages)
         baseline_loss = F.mean_squared_error(values, G)
 
-        for loss, net, opt in ((policy_loss, self.policy, self.policy_opt),
-                               (baseline_loss, self.baseline, self.baseline_opt)):
-            opt.zero_grad()
-            loss.backward()
-            if self.max_grad_norm is not None:
-                clip_grad_norm_(net.parameters(), self.max_grad_norm)
-            opt.step()
-        return {"policy_loss": float(policy_loss.item()), "baseline_loss": float(baseline_loss.item())}
+        # two separate graphs (the advantages hold no graph), each through the shared step (glassnet.train.step)
+        policy = train_step(self.policy_opt, policy_loss, max_norm=self.max_grad_norm,
+                            where="REINFORCE policy update", model=self.policy)
+        baseline = train_step(self.baseline_opt, baseline_loss, max_norm=self.max_grad_norm,
+                              where="REINFORCE baseline update", model=self.baseline)
+        return {"policy_loss": policy.loss, "baseline_loss": baseline.loss}

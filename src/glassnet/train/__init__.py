@@ -5,13 +5,13 @@
   callbacks, a stop on a non-finite loss or gradient, and exact resume.
 * :class:`ModelCheckpoint`, :class:`EarlyStopping`, :class:`ProgressBar` — callbacks.
 * :func:`save_checkpoint` / :func:`load_checkpoint` — the ``.npz`` + JSON file format.
-* :class:`Sequential` / :class:`Model` — ``compile``, ``fit``, ``evaluate``, ``predict``.
+* :class:`SequentialModel` / :class:`Model` — ``compile``, ``fit``, ``evaluate``, ``predict``.
 """
 
 from glassnet.train.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
 from glassnet.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from glassnet.train.history import History
-from glassnet.train.keras import OPTIMIZERS, Model, Sequential, make_optimizer
+from glassnet.train.keras import OPTIMIZERS, Model, SequentialModel, make_optimizer
 from glassnet.train.metrics import LOSSES, METRICS, accuracy, get_loss, get_metric
 from glassnet.train.serialization import load, save
 from glassnet.train.step import StepResult, check_finite, train_step
@@ -21,6 +21,6 @@ __all__ = [
     "Trainer", "History", "model_generators", "train_step", "StepResult", "check_finite", "save", "load",
     "Callback", "ProgressBar", "ModelCheckpoint", "EarlyStopping",
     "Checkpoint", "save_checkpoint", "load_checkpoint",
-    "Model", "Sequential", "OPTIMIZERS", "make_optimizer",
+    "Model", "SequentialModel", "OPTIMIZERS", "make_optimizer",
     "LOSSES", "METRICS", "accuracy", "get_loss", "get_metric",
 ]

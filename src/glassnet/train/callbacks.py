@@ -137,8 +137,10 @@ class ModelCheckpoint(Callback):
     """Write ``checkpoint.npz`` after every epoch, and ``best.npz`` when ``monitor`` improves.
 
     Both are full checkpoints (see :mod:`glassnet.train.checkpoint`), written
-    atomically: a crash or ``kill -9`` at any moment leaves loadable files.
-    ``Trainer.resume(directory / "checkpoint.npz")`` continues the run.
+    atomically: a crash or ``kill -9`` at any moment leaves loadable files, and
+    ``best.npz`` always holds the best epoch that ``checkpoint.npz``'s history
+    names. ``Trainer.resume(directory / "checkpoint.npz")`` continues the run;
+    at the start of a run the temporary files a killed writer left are removed.
 
     Args:
         directory: folder for the files (created if needed).
@@ -149,6 +151,7 @@ class ModelCheckpoint(Callback):
 
     Raises:
         ConfigError: for an unknown mode, or a monitor that is never logged.
+        NonFiniteError: the model's weights are not finite (nothing is written then).
     """
 
     order = 100
@@ -168,6 +171,34 @@ class ModelCheckpoint(Callback):
     def best_path(self) -> Path:
         return self.directory / self.BEST
 
+    def on_train_begin(self, trainer: Trainer) -> None:
+        from glassnet.fileio import remove_stale_temps
+
+        # a writer killed mid-write (kill -9) leaves its temporary file; nothing else removes it
+        remove_stale_temps(self.directory, (self.LAST, self.BEST))
+        self._repair_best(trainer)
+
+    def _repair_best(self, trainer: Trainer) -> None:
+        """After a resume, make ``best.npz`` the checkpoint of the best epoch the restored state names.
+
+        ``best.npz`` is written before ``checkpoint.npz`` (see :meth:`on_epoch_end`), so a kill
+        between the two leaves a ``best.npz`` one epoch ahead, which the replayed epoch rewrites.
+        A run directory written otherwise (by an older glassnet, or killed after ``checkpoint.npz``
+        of an improving epoch) has a ``best.npz`` behind the history: when the restored state *is*
+        the best epoch, it is written again from it.
+        """
+        if self._monitor is None or self._monitor.best_epoch is None:
+            return
+        from glassnet.errors import DataError
+        from glassnet.train.checkpoint import load_checkpoint, save_checkpoint
+
+        try:
+            best_epoch_on_disk = load_checkpoint(self.best_path).epoch
+        except DataError:
+            best_epoch_on_disk = None
+        if best_epoch_on_disk != self._monitor.best_epoch and trainer.epoch == self._monitor.best_epoch:
+            save_checkpoint(self.best_path, trainer.checkpoint(config=self.config))
+
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         improved = self._monitor is not None and self._monitor.update(logs)
         # The callbacks' state (ours included) is taken after the update above,
@@ -175,9 +206,12 @@ class ModelCheckpoint(Callback):
         checkpoint = trainer.checkpoint(config=self.config)
         from glassnet.train.checkpoint import save_checkpoint
 
-        save_checkpoint(self.last_path, checkpoint)
+        # best.npz first: a kill between the two writes must never leave a checkpoint.npz whose
+        # history names a best epoch that best.npz does not hold (the resumed run replays this
+        # epoch, improves again and rewrites best.npz).
         if improved:
             save_checkpoint(self.best_path, checkpoint)
+        save_checkpoint(self.last_path, checkpoint)
 
     def state_dict(self) -> dict[str, Any]:
         return self._monitor.state_dict() if self._monitor is not None else {}

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.backend import to_numpy
-from glassnet.errors import DataError
+from glassnet.errors import DataError, NonFiniteError
 from glassnet.fileio import atomic_savez, load_npz
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "FORMAT", "VERSION"]
@@ -85,6 +84,7 @@ class Checkpoint:
 
 
 _TREES = ("optimizer", "scheduler", "loader", "rngs", "callbacks", "history", "config", "extra")
+_DICT_TREES = ("rngs", "callbacks", "history", "config", "extra")  # the others may be null
 
 
 def _encode(obj: Any, key: str, arrays: dict[str, np.ndarray]) -> Any:
@@ -126,9 +126,15 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> Path:
     """Write ``checkpoint`` to ``path`` (an ``.npz``) atomically; returns the path.
 
     Raises:
+        NonFiniteError: a floating-point array of ``checkpoint.model`` holds NaN or infinity (a diverged
+            run): nothing is written, so the file on disk keeps the last finite weights.
         TypeError: if a state tree holds a value that is neither JSON-able nor an array.
     """
     arrays: dict[str, np.ndarray] = {f"{_MODEL}{k}": np.asarray(to_numpy(v)) for k, v in checkpoint.model.items()}
+    for k, a in arrays.items():
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            raise NonFiniteError(f"save_checkpoint: model entry {k[len(_MODEL):]!r} is not finite (epoch "
+                                 f"{checkpoint.epoch}, step {checkpoint.step}); refusing to write {path}")
     meta: dict[str, Any] = {"format": FORMAT, "version": VERSION, "epoch": int(checkpoint.epoch),
                             "step": int(checkpoint.step), "seconds": float(checkpoint.seconds),
                             "stopped": bool(checkpoint.stopped)}
@@ -139,32 +145,57 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> Path:
     return atomic_savez(path, arrays)
 
 
+def _check_int(meta: dict[str, Any], key: str, path: Path) -> int:
+    v = meta.get(key)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise DataError(f"checkpoint: {path} has metadata {key!r} = {v!r}, expected an int >= 0")
+    return v
+
+
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint` (``allow_pickle=False``).
 
     Raises:
-        DataError: if the file is missing, is not a readable ``.npz``, or is not a
-            glassnet checkpoint of a known version; the message names the path.
+        DataError: if the file is missing, is not a readable ``.npz`` (random bytes, damaged,
+            encrypted or unsupported entries), or is not a glassnet checkpoint of a known version
+            with well-formed metadata (``epoch``, ``step``, the state trees); one line naming the path.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"checkpoint: no such file: {path}")
     try:
         arrays = load_npz(path)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"checkpoint: {path} is not a readable .npz file ({e})") from None
+    except DataError as e:
+        raise DataError(f"checkpoint: {e}") from None
     if _META not in arrays:
         raise DataError(f"checkpoint: {path} has no {_META} entry; not a glassnet checkpoint")
     try:
         meta = json.loads(arrays.pop(_META).tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DataError(f"checkpoint: {path} has unreadable metadata ({e})") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"checkpoint: {path} has metadata of type {type(meta).__name__}, expected a JSON object")
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise DataError(f"checkpoint: {path} has format {meta.get('format')!r} version {meta.get('version')!r}, "
                         f"expected {FORMAT!r} version {VERSION}")
+    epoch, step = _check_int(meta, "epoch", path), _check_int(meta, "step", path)
+    seconds, stopped = meta.get("seconds", 0.0), meta.get("stopped", False)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise DataError(f"checkpoint: {path} has metadata 'seconds' = {seconds!r}, expected a number")
+    if not isinstance(stopped, bool):
+        raise DataError(f"checkpoint: {path} has metadata 'stopped' = {stopped!r}, expected true or false")
     model = {k[len(_MODEL):]: v for k, v in arrays.items() if k.startswith(_MODEL)}
-    trees = {name: _decode(meta.get(name), arrays) for name in _TREES}
-    for name in ("rngs", "callbacks", "history", "config", "extra"):
-        trees[name] = trees[name] or {}
-    return Checkpoint(model=model, epoch=meta["epoch"], step=meta["step"], seconds=meta["seconds"],
-                      stopped=meta["stopped"], **trees)
+    try:
+        trees = {name: _decode(meta.get(name), arrays) for name in _TREES}
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise DataError(f"checkpoint: {path} has a malformed state tree ({type(e).__name__}: {e})") from None
+    for name in _TREES:
+        if name in _DICT_TREES:
+            trees[name] = trees[name] or {}
+        if not isinstance(trees[name], dict) and not (trees[name] is None and name not in _DICT_TREES):
+            raise DataError(f"checkpoint: {path} has metadata {name!r} of type {type(trees[name]).__name__}, "
+                            f"expected an object{'' if name in _DICT_TREES else ' or null'}")
+    epochs = trees["history"].get("epochs", [])
+    if not isinstance(epochs, list) or not all(isinstance(e, dict) for e in epochs):
+        raise DataError(f"checkpoint: {path} has a history whose 'epochs' is not a list of records")
+    return Checkpoint(model=model, epoch=epoch, step=step, seconds=float(seconds), stopped=stopped, **trees)

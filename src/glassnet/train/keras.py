@@ -3,19 +3,19 @@
 The course teaches Keras; this is the same four calls on a glassnet model::
 
     from glassnet import nn
-    from glassnet.train import Sequential
+    from glassnet.train import SequentialModel
 
-    model = Sequential(nn.Linear(64, 128, rng=0), nn.ReLU(), nn.Linear(128, 10, rng=1))
+    model = SequentialModel(nn.Linear(64, 128, rng=0), nn.ReLU(), nn.Linear(128, 10, rng=1))
     model.compile(optimizer="adam", loss="softmax_cross_entropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=20, batch_size=64, validation_split=0.1, seed=0)
     model.evaluate(x_test, y_test)      # {"loss": ..., "accuracy": ...}
     model.predict(x_test)               # (N, K) logits as a NumPy array
 
 :class:`Model` is a mixin for any Module (``class Net(Model, nn.Module)``);
-:class:`Sequential` is ``nn.Sequential`` with it. Deliberate differences from
-Keras: the model outputs logits and the losses take logits (Keras's
-``from_logits=True``); ``evaluate`` returns a dict; ``seed`` makes the
-shuffling reproducible.
+:class:`SequentialModel` is ``nn.Sequential`` with it (named apart from that
+container). Deliberate differences from Keras: the model outputs logits and the
+losses take logits (Keras's ``from_logits=True``); ``evaluate`` returns a dict;
+``seed`` makes the shuffling reproducible.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from glassnet.train.callbacks import Callback
 from glassnet.train.history import History
 from glassnet.train.trainer import Trainer
 
-__all__ = ["Model", "Sequential", "OPTIMIZERS", "make_optimizer"]
+__all__ = ["Model", "SequentialModel", "OPTIMIZERS", "make_optimizer"]
 
 OPTIMIZERS: dict[str, type] = {"sgd": optim.SGD, "adagrad": optim.AdaGrad, "rmsprop": optim.RMSprop,
                                "adam": optim.Adam}
@@ -183,5 +183,5 @@ class Model:
         return self.trainer.predict(_as_inputs(x, self._dtype()), batch_size=batch_size)
 
 
-class Sequential(Model, nn.Sequential):
+class SequentialModel(Model, nn.Sequential):
     """``nn.Sequential`` with Keras's ``compile``/``fit``/``evaluate``/``predict`` (see :class:`Model`)."""

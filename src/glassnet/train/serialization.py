@@ -8,14 +8,13 @@ is missing, not an ``.npz``, or holds anything but numeric arrays raises :class:
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from glassnet.errors import ConfigError, DataError
-from glassnet.fileio import atomic_savez
+from glassnet.fileio import atomic_savez, load_npz
 
 __all__ = ["save", "load"]
 
@@ -42,18 +41,16 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read a state dict written by :func:`save` (or any ``.npz`` of numeric arrays), never unpickling.
 
     Raises:
-        DataError: the file is missing, not an ``.npz``, damaged, or holds non-numeric entries.
+        DataError: the file is missing, not an ``.npz``, damaged (encrypted entries, unknown compression),
+            or holds non-numeric entries; one line naming the path.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"load: no such file: {path}")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            state = {k: z[k] for k in z.files}
-    except (ValueError, OSError, EOFError, KeyError, RuntimeError, NotImplementedError, zipfile.BadZipFile) as e:
-        raise DataError(f"load: {path} is not a glassnet state file (.npz of arrays): {type(e).__name__}") from None
-    if not isinstance(state, dict):
-        raise DataError(f"load: {path} is a single .npy array, not a state file")
+        state = load_npz(path)
+    except DataError as e:
+        raise DataError(f"load: not a glassnet state file (.npz of arrays): {e}") from None
     for k, v in state.items():
         if v.dtype.kind not in "biuf":
             raise DataError(f"load: entry {k!r} of {path} has dtype {v.dtype}, not a numeric array")

@@ -1,17 +1,13 @@
 """``Trainer``: the fit loop — epochs of mini-batch steps, validation, history, callbacks, checkpoints.
 
-One training step is the course's loop written out::
-
-    logits = model(x)                  # forward, graph recorded
-    loss = loss_fn(logits, t)          # scalar
-    optimizer.zero_grad()
-    loss.backward()                    # dL/dW for every parameter
-    optimizer.step()                   # W <- W - update
-
-The trainer adds what a real run needs around it: a check that the loss and
-every gradient are finite (a NaN never propagates silently into the weights:
-training stops with :class:`~glassnet.errors.NonFiniteError` naming the epoch
-and step, before the bad update), per-epoch averages of the loss and metrics,
+Each batch is one :func:`~glassnet.train.step.train_step` (forward, loss,
+``zero_grad``, ``backward``, optional clipping, ``step``), which checks that the
+loss and every gradient are finite: a NaN never propagates silently into the
+weights; training stops with :class:`~glassnet.errors.NonFiniteError` naming the
+epoch, step and batch, before the bad update. After each epoch the weights and
+the validation loss are checked too (an update can overflow the weights although
+its gradients were finite), before any checkpoint is written. Around the steps the
+trainer adds per-epoch averages of the loss and metrics,
 validation, a history, callbacks (progress bar, checkpoints, early stopping)
 and exact resumption: :meth:`Trainer.resume` restores the model, optimizer,
 schedule, the training loader's shuffle RNG, every Generator the model owns
@@ -21,7 +17,6 @@ a resumed run ends with bit-identical parameters.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -32,11 +27,11 @@ from glassnet.autograd import Tensor, no_grad
 from glassnet.backend import get_array_module, to_numpy
 from glassnet.errors import ConfigError, NonFiniteError
 from glassnet.nn import Module
-from glassnet.optim import clip_grad_norm_
 from glassnet.train.callbacks import Callback, ProgressBar
 from glassnet.train.checkpoint import Checkpoint, load_checkpoint
 from glassnet.train.history import History
 from glassnet.train.metrics import get_loss, get_metric, metric_name
+from glassnet.train.step import check_finite, train_step
 
 __all__ = ["Trainer", "model_generators"]
 
@@ -166,6 +161,7 @@ class Trainer:
                 record.update(self._train_epoch(train_loader, callbacks))
                 if val_loader is not None:
                     record.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+                self._check_finite_epoch(record)
                 record["lr"] = float(self.optimizer.lr)
                 if self.scheduler is not None:
                     self.scheduler.step()
@@ -182,28 +178,20 @@ class Trainer:
 
     def _train_epoch(self, loader: Any, callbacks: list[Callback]) -> dict[str, float]:
         self.model.train()
-        params = [(n, p) for n, p in self.model.named_parameters()]
         loss_sum, count = 0.0, 0
         totals = {k: [0.0, 0] for k in self.metrics}
         for batch_index, batch in enumerate(loader):
             inputs, targets = _split_batch(batch)
             step = self.step + 1
-            where = f"epoch {self.epoch + 1}, step {step} (batch {batch_index + 1} of {self.batches_per_epoch})"
-            outputs = self.model(*(Tensor(x) for x in inputs))
-            loss = self.loss_fn(outputs, targets)
-            value = float(loss.item())
-            if not math.isfinite(value):
-                raise NonFiniteError(f"fit: loss is {value} at {where}; lower the learning rate or clip gradients")
-            self.optimizer.zero_grad()
-            loss.backward()
-            # Checked before the update, so the parameters (and the last checkpoint) stay finite.
-            for name, p in params:
-                if p.grad is not None and not bool(get_array_module(p.grad).isfinite(p.grad).all()):
-                    raise NonFiniteError(f"fit: gradient of {name!r} is not finite at {where}; "
-                                         f"lower the learning rate or clip gradients")
-            if self.clip_grad_norm is not None:
-                clip_grad_norm_([p for _, p in params], self.clip_grad_norm)
-            self.optimizer.step()
+            where = f"fit at epoch {self.epoch + 1}, step {step} (batch {batch_index + 1} of {self.batches_per_epoch})"
+
+            def compute_loss(inputs=inputs, targets=targets):
+                outputs = self.model(*(Tensor(x) for x in inputs))
+                return self.loss_fn(outputs, targets), outputs
+
+            result = train_step(self.optimizer, compute_loss, max_norm=self.clip_grad_norm, where=where,
+                                model=self.model)
+            value, outputs = result.loss, result.outputs
             self.step = step
             n = len(targets)
             loss_sum += value * n
@@ -217,6 +205,22 @@ class Trainer:
         if count == 0:
             raise ConfigError("Trainer.fit: the training loader yielded no batch")
         return {"loss": loss_sum / count, **{k: t / max(c, 1) for k, (t, c) in totals.items()}}
+
+    def _check_finite_epoch(self, record: dict[str, Any]) -> None:
+        """Stop before the epoch's callbacks (the checkpoint) see non-finite weights or losses.
+
+        Every step's loss and gradients were finite, yet one update can still overflow the
+        weights (``lr = 1e39``); the validation loss is NaN then. Checked here, the error names
+        this epoch and its last step, and the checkpoint files keep the previous, finite epoch.
+        """
+        where = f"fit at epoch {self.epoch + 1}, step {self.step}"
+        for name, p in self.model.named_parameters():
+            if not bool(get_array_module(p.data).isfinite(p.data).all()):
+                raise NonFiniteError(f"{where}: parameter {name!r} is not finite after the update; "
+                                     f"lower the learning rate or clip gradients")
+        for key in ("loss", "val_loss"):
+            if key in record:
+                check_finite(float(record[key]), where, key)
 
     # ------------------------------------------------------------ inference
     def evaluate(self, loader: Any) -> dict[str, float]:
