@@ -19,4 +19,7 @@ from glassnet.functional.embedding import *  # noqa: F403
 from glassnet.functional.recurrent import *  # noqa: F403
 from glassnet.functional.attention import *  # noqa: F403
 from glassnet.functional.negative_sampling import *  # noqa: F403
+from glassnet.functional.conv import *  # noqa: F403
+from glassnet.functional.pooling import *  # noqa: F403
+from glassnet.functional.normalization import *  # noqa: F403
 from glassnet.functional import _tensor_methods  # noqa: F401,E402  (installs Tensor operators)
