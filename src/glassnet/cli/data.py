@@ -54,13 +54,17 @@ def _whole(name: str) -> Callable[[Any], None]:
     return download
 
 
+# the folder under the data home where a data set's loader looks, where it is not the catalog name
+_FOLDERS = {"neko": "aozora"}
+
+
 def _status(name: str, description: str, home: Any) -> str:
     """Where data set ``name`` lives and which of its files are there (embedded sets need none)."""
     from glassnet.data import dataset_dir
 
     if "embedded" in description:
         return "embedded in an installed package, nothing to download"
-    folder = dataset_dir(name, home)
+    folder = dataset_dir(_FOLDERS.get(name, name), home)
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")) \
         if folder.is_dir() else []
     if not files:
