@@ -139,3 +139,26 @@ def test_spawn_does_not_depend_on_draws_from_rng():
     assert [g.random() for g in a.spawn(1)] != [g.random() for g in RunContext(7, None, None, True).spawn(1)]
     with pytest.raises(ConfigError, match="key must be"):
         a.unit("../x", lambda: 1)
+
+
+def test_experiments_import_no_other_experiment_and_none_writes_its_own_training_step():
+    """Shared code lives in a topic's own module (adding.py, pairs.py, cartpole.py); steps go through train_step."""
+    import ast
+    import inspect
+
+    from glassnet.lab import experiments
+
+    modules = {exp.__module__: exp for exp in experiments().values()}
+    for name, exp in modules.items():
+        source = inspect.getsource(inspect.getmodule(exp))
+        imported = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names)
+        others = sorted(imported & (set(modules) - {name}))
+        assert not others, f"{name} imports the experiments {others}"
+        # the course's step is written once, in glassnet.train.step: no experiment updates weights itself
+        # (a gradient probe may call backward, as vanishing-gradient measures dL/dh_t; no one calls step)
+        assert "optimizer.step()" not in source and "opt.step()" not in source, f"{name} writes its own step"
