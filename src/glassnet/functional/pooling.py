@@ -56,17 +56,23 @@ class MaxPool2d(Function):
         win = windows(xp, x_pad, self.kernel, self.stride, self.dilation, self.out_hw)  # (N, C, OH, OW, kH, kW)
         flat = win.reshape(win.shape[:4] + (-1,))  # the one copy: (N, C, OH, OW, kH·kW)
         self.argmax = flat.argmax(axis=-1)  # first maximum on ties, as torch
-        return xp.take_along_axis(flat, self.argmax[..., None], axis=-1)[..., 0]
+        return flat.max(axis=-1)
 
     def backward(self, grad_y):
         xp = self.xp
         n, c, h, w = self.x_shape
         kh, kw = self.kernel
-        grad_pad = xp.zeros((n, c) + self.extent, dtype=grad_y.dtype)
         oh, ow = self.out_hw
-        cols = xp.zeros((n, c, oh, ow, kh * kw), dtype=grad_y.dtype)
-        xp.put_along_axis(cols, self.argmax[..., None], grad_y[..., None], axis=-1)
-        col2im_add(grad_pad, cols.reshape(n, c, oh, ow, kh, kw), self.stride, self.dilation)
+        # each window's gradient at its argmax, 0 elsewhere: (N, C, OH, OW, kH, kW)
+        hit = self.argmax[..., None] == xp.arange(kh * kw).reshape(1, 1, 1, 1, -1)
+        cols = (hit * grad_y[..., None]).reshape(n, c, oh, ow, kh, kw)
+        if self.stride == self.kernel and self.dilation == (1, 1):
+            # windows that tile without overlap (the usual 2x2/2): col2im is one transposed copy
+            grad_pad = xp.zeros((n, c) + self.extent, dtype=grad_y.dtype)
+            grad_pad[:, :, :oh * kh, :ow * kw] = cols.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh * kh, ow * kw)
+        else:
+            grad_pad = xp.zeros((n, c) + self.extent, dtype=grad_y.dtype)
+            col2im_add(grad_pad, cols, self.stride, self.dilation)
         ph, pw = self.padding
         return grad_pad[:, :, ph:ph + h, pw:pw + w]
 
