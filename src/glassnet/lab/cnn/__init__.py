@@ -1,0 +1,3 @@
+"""Convolutional networks: convolution against dense layers, depth, small filters, Inception, ResNet, dropout."""
+
+TOPIC = "Convolutional networks"
