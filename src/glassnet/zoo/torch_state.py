@@ -177,6 +177,7 @@ class _Unpickler(pickle.Unpickler):
         try:
             return _ALLOWED[(module, name)]
         except (KeyError, TypeError):
+            module = {"__builtin__": "builtins", "posix": "os", "nt": "os"}.get(module, module)
             raise DataError(f"refusing to load global {module}.{name}: {self._path} may run code when unpickled; "
                             f"only torch tensors, storages and OrderedDicts are read") from None
 
@@ -361,7 +362,8 @@ def _select(obj: Any, key: str | None, path: str) -> dict[str, np.ndarray]:
     elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict):
-        raise DataError(f"{path}: holds a {type(obj).__name__}, not a dict of tensors")
+        where = f"entry {key!r} of {path}" if key is not None else path
+        raise DataError(f"{where} is a {type(obj).__name__}, not a dict of tensors")
     out: dict[str, np.ndarray] = {}
     for k, v in obj.items():
         if not isinstance(v, np.ndarray):
