@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import io
 import json
 import os
@@ -391,3 +392,70 @@ def test_import_does_not_import_torch():
                         "assert 'torch' not in sys.modules, 'torch imported'"], env=env, capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stderr
+
+
+# ---- hand-written legacy streams: storage views (torch < 1.x wrote them) and big-endian machines -------------------
+
+class _FakeStorage:
+    def __init__(self, key, numel, view=None):
+        self.key, self.numel, self.view = key, numel, view
+
+
+class _FakeTensor:
+    def __init__(self, storage, offset, size, stride):
+        self.args = (storage, offset, size, stride)
+
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor, self.args)
+
+
+class _LegacyPickler(pickle.Pickler):
+    def persistent_id(self, obj):
+        if isinstance(obj, _FakeStorage):
+            return ("storage", torch.FloatStorage, obj.key, "cpu", obj.numel, obj.view)
+        return None
+
+
+@pytest.mark.parametrize("little", [True, False], ids=["little", "big"])
+def test_hand_written_legacy_stream_with_views(tmp_path, little):
+    base = np.arange(10, dtype=np.float32) * 1.5
+    root = _FakeStorage("root", 10)
+    view = _FakeStorage("root", 10, view=("v1", 3, 5))  # elements 3..7 of root
+    obj = {"state_dict": collections.OrderedDict(
+        [("all", _FakeTensor(root, 0, (2, 5), (5, 1))), ("view", _FakeTensor(view, 1, (2, 2), (1, 2)))]),
+        "best_prec1": 12.5}
+    buf = io.BytesIO()
+    for header in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001, "little_endian": little}):
+        pickle.dump(header, buf, protocol=2)
+    _LegacyPickler(buf, protocol=2).dump(obj)
+    pickle.dump(["root"], buf, protocol=2)
+    order = "<" if little else ">"
+    buf.write(struct.pack(order + "q", 10) + base.astype(order + "f4").tobytes())
+    path = tmp_path / "hand.th"
+    path.write_bytes(buf.getvalue())
+    got = load_torch_state_dict(path)
+    np.testing.assert_array_equal(got["all"], base.reshape(2, 5))
+    v = base[3:8]
+    np.testing.assert_array_equal(got["view"], np.lib.stride_tricks.as_strided(v[1:], (2, 2), (4, 8)))
+    assert got["view"].dtype == np.float32 and got["view"].dtype.isnative
+    if little:  # torch agrees
+        ref = torch.load(path, weights_only=True)["state_dict"]
+        _assert_same(got, ref)
+    # cut inside the raw bytes
+    path.write_bytes(buf.getvalue()[:-3])
+    with pytest.raises(DataError) as e:
+        load_torch_state_dict(path)
+    _one_line_data_error(e)
+
+
+def test_build_cannot_modify_shared_stand_ins(tmp_path):
+    # GLOBAL torch.FloatStorage, then BUILD with slot state {"dtype": ...}: would change every later load
+    path = _save({"w": torch.ones(2)}, tmp_path / "x.pt", True)
+    payload = (b"\x80\x02ctorch\nFloatStorage\nq\x00"
+               b"N}q\x01X\x05\x00\x00\x00dtypeq\x02X\x02\x00\x00\x00i1q\x03s\x86q\x04b.")
+    _replace_data_pkl(path, payload)
+    with pytest.raises(DataError) as e:
+        load_torch_state_dict(path)
+    assert "cannot be modified" in _one_line_data_error(e)
+    good = _save({"w": torch.ones(2)}, tmp_path / "good.pt", True)
+    assert load_torch_state_dict(good)["w"].dtype == np.float32

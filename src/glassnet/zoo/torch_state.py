@@ -72,8 +72,11 @@ class _StorageType:
     __slots__ = ("name", "dtype")
 
     def __init__(self, name: str, dtype: np.dtype | str):
-        self.name = name
-        self.dtype = dtype  # a numpy dtype, or _BF16
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "dtype", dtype)  # a numpy dtype, or _BF16
+
+    def __setattr__(self, name: str, value: Any) -> None:  # shared by every load: a pickle's BUILD must not edit it
+        raise DataError(f"a storage type cannot be modified (attribute {name!r})")
 
     @property
     def itemsize(self) -> int:
@@ -154,11 +157,26 @@ def _rebuild_parameter(data, requires_grad=None, backward_hooks=None, *_rest):
     return data
 
 
+class _Callable:
+    """An admitted callable that a pickle's BUILD cannot modify (a plain function's attributes could be set)."""
+
+    __slots__ = ("_fn",)
+
+    def __init__(self, fn):
+        object.__setattr__(self, "_fn", fn)
+
+    def __call__(self, *args):
+        return self._fn(*args)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise DataError(f"a rebuild function cannot be modified (attribute {name!r})")
+
+
 _ALLOWED: dict[tuple[str, str], Any] = {
     ("collections", "OrderedDict"): collections.OrderedDict,
-    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_tensor"): _Callable(_rebuild_tensor),
+    ("torch._utils", "_rebuild_tensor_v2"): _Callable(_rebuild_tensor),
+    ("torch._utils", "_rebuild_parameter"): _Callable(_rebuild_parameter),
     ("torch.storage", "UntypedStorage"): _UNTYPED,
     ("torch", "UntypedStorage"): _UNTYPED,
     ("torch.storage", "TypedStorage"): _UNTYPED,
