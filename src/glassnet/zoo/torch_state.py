@@ -276,6 +276,9 @@ def _materialize(obj: Any, little: bool, cache: dict[int, np.ndarray], depth: in
 def _load_zip(data: bytes, path: str) -> Any:
     zf = zipfile.ZipFile(io.BytesIO(data))
     names = zf.namelist()
+    for info in zf.infolist():  # torch stores its records uncompressed; refuse a zip bomb before inflating it
+        if info.compress_type != zipfile.ZIP_STORED and info.file_size > 1000 * max(info.compress_size, 1):
+            raise DataError(f"{path}: record {info.filename} inflates {info.compress_size} bytes to {info.file_size}")
     pkl = [n for n in names if n == "data.pkl" or (n.endswith("/data.pkl") and n.count("/") == 1)]
     if len(pkl) != 1:
         raise DataError(f"{path}: a zip file but not a torch.save archive (no <folder>/data.pkl)")
@@ -292,6 +295,9 @@ def _load_zip(data: bytes, path: str) -> Any:
         name = f"{prefix}data/{key}"
         if name not in names:
             raise DataError(f"{path}: storage record {name} is missing")
+        if zf.getinfo(name).file_size < st.numel * st.stype.itemsize:
+            raise DataError(f"{path}: storage record {name} holds {zf.getinfo(name).file_size} bytes, "
+                            f"{st.numel} elements of {st.stype!r} need {st.numel * st.stype.itemsize}")
         st.data = zf.read(name)
     return _materialize(obj, little, {})
 
@@ -451,10 +457,11 @@ def strip_prefix(state: dict[str, Any], prefix: str = "module.") -> dict[str, An
         DataError: two keys become the same after stripping.
     """
     out: dict[str, Any] = {}
+    source: dict[str, str] = {}
     for k, v in state.items():
         nk = k[len(prefix):] if prefix and k.startswith(prefix) else k
         if nk in out:
-            raise DataError(f"strip_prefix: keys {k!r} and another become the same {nk!r} without {prefix!r}")
-        out[nk] = v
+            raise DataError(f"strip_prefix: keys {source[nk]!r} and {k!r} both become {nk!r} without {prefix!r}")
+        out[nk], source[nk] = v, k
     return out
 
