@@ -10,6 +10,7 @@
 from glassnet.zoo.mlp import MLP
 from glassnet.zoo.rnnlm import RNNLM
 from glassnet.zoo.seq2seq import Seq2Seq
+from glassnet.zoo.torch_state import load_torch_state_dict, strip_prefix
 from glassnet.zoo.word2vec import Word2Vec, WordVectors
 
-__all__ = ["MLP", "RNNLM", "Seq2Seq", "Word2Vec", "WordVectors"]
+__all__ = ["MLP", "RNNLM", "Seq2Seq", "Word2Vec", "WordVectors", "load_torch_state_dict", "strip_prefix"]
