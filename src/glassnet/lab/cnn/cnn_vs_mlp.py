@@ -63,6 +63,7 @@ class CNNvsMLP(Experiment):
                     model = _FlatMLP([inputs, _mlp_hidden(inputs, cnn_params), 10], init)
                 history = train_classifier(model, data, epochs=config.epochs, batch_size=config.batch_size,
                                            lr=config.lr, rng=np.random.default_rng(batch_seq), progress=ctx.progress,
+                                           evaluate_every=config.epochs if ctx.quick else 1,
                                            desc=f"{kind} {name}")
                 return {"params": model.num_parameters(), "history": history}
 

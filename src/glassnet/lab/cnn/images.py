@@ -71,12 +71,14 @@ def mean_loss(model, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> flo
 
 def train_classifier(model, data: dict[str, np.ndarray], *, epochs: int, batch_size: int, lr: float, rng,
                      progress, desc: str, optimizer: str = "adam", momentum: float = 0.9,
-                     weight_decay: float = 0.0, train_eval: int = 2000, max_norm: float | None = None) -> list[dict]:
-    """Mini-batch training with softmax cross-entropy; one record per epoch.
+                     weight_decay: float = 0.0, train_eval: int = 2000, max_norm: float | None = None,
+                     evaluate_every: int = 1) -> list[dict]:
+    """Mini-batch training with softmax cross-entropy; one record per evaluated epoch.
 
     Each record: ``epoch``, ``train_loss`` (mean of the epoch's batch losses, training mode),
     ``train_accuracy`` and ``train_eval_loss`` (evaluation mode, on the first ``train_eval`` training
-    images), ``test_accuracy``. ``rng`` shuffles the batches.
+    images), ``test_accuracy``. Epochs are evaluated every ``evaluate_every`` and at the last one
+    (quick runs evaluate only the last). ``rng`` shuffles the batches.
     """
     params = list(model.parameters())
     opt = (Adam(params, lr=lr, weight_decay=weight_decay) if optimizer == "adam"
@@ -95,6 +97,8 @@ def train_classifier(model, data: dict[str, np.ndarray], *, epochs: int, batch_s
             losses.append(train_step(opt, lambda: F.softmax_cross_entropy(model(xb), yb), max_norm=max_norm,
                                      where=f"{desc} epoch {epoch}, step {step}", model=model).loss)
             bar.update(1)
+        if epoch % evaluate_every and epoch != epochs:
+            continue
         sub = slice(0, train_eval)
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)),
                         "train_accuracy": accuracy(model, x[sub], y[sub]),
