@@ -1,4 +1,4 @@
-"""resnet-degradation (He et al. 2016): a deeper plain net trains worse than a shallower one; a deeper ResNet does not."""
+"""resnet-degradation (He et al. 2016): a deeper plain net trains worse than a shallower one, a deeper ResNet not."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ class ResNetDegradation(Experiment):
         plain_degrades = loss[f"plain-{deep}"] > loss[f"plain-{shallow}"]
         resnet_holds = loss[f"resnet-{deep}"] <= loss[f"resnet-{shallow}"]
         fig, ax = ctx.figure()
-        for i, (label, h) in enumerate(curves.items()):
+        for label, h in curves.items():
             ax.plot([r["epoch"] for r in h], [r["train_loss"] for r in h], marker="o",
                     ls="-" if label.startswith("resnet") else "--", label=label)
         plotting.style(ax, title="CIFAR-10: training loss, plain vs residual", xlabel="epoch",
