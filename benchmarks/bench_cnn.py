@@ -30,7 +30,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 import glassnet.functional as F
-from glassnet import no_grad, nn, optim
+from glassnet import nn, no_grad, optim
 from glassnet.zoo import resnet20, to_torchvision, vgg16
 
 
