@@ -28,3 +28,23 @@ def test_the_catalog_lives_in_glassnet_data():
     iris = load_classification("iris")
     np.testing.assert_allclose(iris["x_train"].mean(axis=0), 0.0, atol=1e-5)  # standardised on train only
     np.testing.assert_allclose(iris["x_train"].std(axis=0), 1.0, atol=1e-5)
+
+
+def test_train_cnn_on_digits_and_the_convolutional_models_by_name(tmp_path):
+    import json
+
+    from glassnet.cli.train import build_model
+
+    result = invoke(["train", "cnn", "--data", "digits", "--epochs", "2", "--quiet", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["model"] == "cnn" and metrics["test_accuracy"] > 0.5
+    config = {"activation": "relu", "dropout": 0.0}
+    rng = np.random.default_rng(0)
+    net = build_model("resnet20", "cifar10", [3072, 10], config, rng)
+    assert net.num_parameters() == 269_722
+    assert build_model("plain20", "cifar10", [3072, 10], config, rng).num_parameters() == 269_722
+    assert build_model("cnn", "mnist", [784, 10], config, rng)(np.zeros((2, 784), np.float32)).shape == (2, 10)
+    assert_one_line_error(invoke(["train", "resnet20", "--data", "mnist", "--out", str(tmp_path / "x")]),
+                          "CIFAR-10 network")
+    assert_one_line_error(invoke(["train", "cnn", "--data", "iris", "--out", str(tmp_path / "y")]), "needs images")

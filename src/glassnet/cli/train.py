@@ -33,7 +33,79 @@ DATASETS = CLASSIFICATION
 
 MODELS: dict[str, str] = {
     "mlp": "multilayer perceptron (glassnet.zoo.MLP): Linear-activation[-Dropout] x len(--hidden), then Linear",
+    "cnn": "the course's small CNN (LeNet: conv5-pool-conv5-pool-FC500-FC), for images (mnist, digits, cifar10)",
+    **{f"resnet{d}": f"CIFAR ResNet-{d} (He et al. 2016, option-A shortcuts; --data cifar10)"
+       for d in (20, 32, 44, 56, 110)},
+    **{f"plain{d}": f"ResNet-{d}'s plain twin (the same layers, no shortcuts; --data cifar10)"
+       for d in (20, 32, 44, 56, 110)},
 }
+# image shapes for the convolutional models (the catalog's inputs are flat rows)
+_IMAGES = {"mnist": (1, 28, 28), "digits": (1, 8, 8), "cifar10": (3, 32, 32)}
+
+
+def check_model_data(name: str, data: str) -> None:
+    """Refuse a model that cannot take the data set, before any data is loaded.
+
+    Raises:
+        ConfigError: a convolutional model for a data set that is not images, or a ResNet off CIFAR-10.
+    """
+    if name == "mlp":
+        return
+    if data not in _IMAGES:
+        raise ConfigError(f"model {name!r} needs images: --data must be one of {sorted(_IMAGES)}, got {data!r}")
+    if name != "cnn" and data != "cifar10":
+        raise ConfigError(f"model {name!r} is a CIFAR-10 network: use --data cifar10, got {data!r}")
+
+
+def build_model(name: str, data: str, sizes: list[int], config: dict[str, Any], rng: Any):
+    """The model ``name`` for data set ``data``: an MLP on flat rows, or a CNN on images (a Reshape in front).
+
+    Raises:
+        ConfigError: a convolutional model for a data set that is not images, or a ResNet off CIFAR-10.
+    """
+    from glassnet import nn
+    from glassnet.zoo import MLP, CifarResNet
+
+    check_model_data(name, data)
+    if name == "mlp":
+        return MLP(sizes, activation=config["activation"], dropout=config["dropout"], rng=rng)
+    shape = _IMAGES[data]
+    if name == "cnn":
+        c, h, _ = shape
+        if h < 16:  # digits' 8x8: 3x3 convolutions with padding, one pool
+            body = [nn.Conv2d(c, 32, 3, padding=1, rng=rng), nn.ReLU(), nn.Conv2d(32, 64, 3, padding=1, rng=rng),
+                    nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * (h // 2) ** 2, 128, rng=rng)]
+        else:
+            side = ((h - 4) // 2 - 4) // 2
+            body = [nn.Conv2d(c, 20, 5, rng=rng), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5, rng=rng),
+                    nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(50 * side * side, 500, rng=rng)]
+        tail = [nn.ReLU()] + ([nn.Dropout(config["dropout"], rng=rng)] if config["dropout"] else [])
+        net = nn.Sequential(*body, *tail, nn.Linear(body[-1].out_features, sizes[-1], rng=rng))
+    else:
+        depth = int(name.removeprefix("resnet").removeprefix("plain"))
+        net = CifarResNet((depth - 2) // 6, num_classes=sizes[-1], shortcut=name.startswith("resnet"), rng=rng)
+    return _Images(net, shape)
+
+
+def _images_class():
+    from glassnet import functional as F
+    from glassnet import nn
+
+    class Images(nn.Module):
+        """Reshape flat rows ``(N, C·H·W)`` to images ``(N, C, H, W)``, then the convolutional network."""
+
+        def __init__(self, net, shape):
+            super().__init__()
+            self.net, self.shape = net, tuple(shape)
+
+        def forward(self, x):
+            return self.net(F.reshape(x, (x.shape[0],) + self.shape))
+
+    return Images
+
+
+def _Images(net, shape):  # noqa: N802  (a factory standing in for the class, built on first use)
+    return _images_class()(net, shape)
 
 
 def _parse_hidden(text: str) -> list[int]:
@@ -66,11 +138,11 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     from glassnet.fileio import atomic_write_json
     from glassnet.lab import plotting
     from glassnet.train import EarlyStopping, ModelCheckpoint, Trainer, make_optimizer
-    from glassnet.zoo import MLP
 
     out = Path(out)
     if config["model"] not in MODELS:
         raise ConfigError(f"model must be one of {sorted(MODELS)}, got {config['model']!r}")
+    check_model_data(config["model"], config["data"])
     data = load_classification(config["data"], config["data_dir"], config["val_fraction"])
     try:  # only now, with the data loaded: a run that cannot start leaves no empty folder behind
         out.mkdir(parents=True, exist_ok=True)
@@ -80,8 +152,7 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     sizes = [data["x_train"].shape[1], *config["hidden"], num_classes]
     # one seed, two independent streams: the model (init, dropout masks) and the shuffling
     model_seed, loader_seed = np.random.SeedSequence(config["seed"]).spawn(2)
-    model = MLP(sizes, activation=config["activation"], dropout=config["dropout"],
-                rng=np.random.default_rng(model_seed))
+    model = build_model(config["model"], config["data"], sizes, config, np.random.default_rng(model_seed))
     optimizer = make_optimizer(config["optimizer"], model.parameters(), config["lr"])
     callbacks = [ModelCheckpoint(out, monitor="val_accuracy", config=config)]
     if config["patience"]:

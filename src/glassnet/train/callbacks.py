@@ -101,6 +101,9 @@ class _Monitor:
 class ProgressBar(Callback):
     """A tqdm bar over all the run's batches: ``epoch 3/30 … loss=0.12, accuracy=0.97, val_accuracy=0.96``.
 
+    Beside the batches per second it shows the samples (images) per second, from the batch sizes the
+    trainer reports.
+
     Args:
         file: stream for the bar (stderr by default).
         disable: True for no bar (quiet runs, tests).
@@ -116,15 +119,29 @@ class ProgressBar(Callback):
         per_epoch = trainer.batches_per_epoch
         self._bar = tqdm(total=trainer.epochs * per_epoch, initial=trainer.epoch * per_epoch, unit="batch",
                          file=self.file or sys.stderr, disable=self.disable, dynamic_ncols=True, leave=True)
+        self._samples, self._start = 0, None
 
     def on_epoch_begin(self, trainer: Trainer) -> None:
         self._bar.set_description(f"epoch {trainer.epoch + 1}/{trainer.epochs}", refresh=False)
 
     def on_batch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        import time
+
         self._bar.update(1)
+        if self._start is None:
+            self._start = time.perf_counter()
+        else:  # the first batch starts the clock: its size is not counted
+            self._samples += int(logs.get("size", 0))
+            elapsed = time.perf_counter() - self._start
+            if elapsed > 0 and self._samples:
+                self._bar.set_postfix_str(f"{self._samples / elapsed:.0f} samples/s", refresh=False)
 
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        import time
+
         shown = {k: f"{v:.4f}" for k, v in logs.items() if k not in ("epoch", "lr") and isinstance(v, float)}
+        if self._start is not None and self._samples:
+            shown["samples/s"] = f"{self._samples / max(time.perf_counter() - self._start, 1e-9):.0f}"
         self._bar.set_postfix(shown)
 
     def on_train_end(self, trainer: Trainer) -> None:

@@ -201,7 +201,7 @@ class Trainer:
                 totals[k][0] += total
                 totals[k][1] += c
             for c in callbacks:
-                c.on_batch_end(self, {"loss": value})
+                c.on_batch_end(self, {"loss": value, "size": n})
         if count == 0:
             raise ConfigError("Trainer.fit: the training loader yielded no batch")
         return {"loss": loss_sum / count, **{k: t / max(c, 1) for k, (t, c) in totals.items()}}
