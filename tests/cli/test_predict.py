@@ -39,7 +39,7 @@ def test_a_trained_checkpoint_predicts_and_bad_input_is_one_line(tmp_path):
     run = tmp_path / "run"
     assert invoke(["train", "cnn", "--data", "digits", "--epochs", "1", "--quiet", "--out", str(run)]).exit_code == 0
     image = tmp_path / "seven.png"
-    Image.fromarray((np.eye(8, dtype=np.uint8)[::-1] * 255)).resize((32, 32)).save(image)
+    Image.fromarray(np.eye(8, dtype=np.uint8)[::-1] * 255).resize((32, 32)).save(image)
     result = invoke(["predict", str(run / "best.npz"), str(image)])
     assert result.exit_code == 0 and result.output.startswith(f"{image}: ") and result.output.count("%") == 3
     junk = tmp_path / "junk.png"
