@@ -64,7 +64,7 @@ def test_run_writes_table_metrics_plot_and_checkpoints(reference):
 @pytest.mark.parametrize("args, text", [
     (["train", "mlp", "--data", "digits", "--epochs", "0"], "Invalid value for '--epochs'"),
     (["train", "mlp", "--data", "imagenet"], "Invalid value for '--data'"),
-    (["train", "cnn", "--data", "digits"], "Invalid value for 'MODEL'"),
+    (["train", "transformer", "--data", "digits"], "Invalid value for 'MODEL'"),
     (["train", "mlp"], "Missing option '--data'"),
     (["train", "mlp", "--data", "digits", "--lr", "-1"], "Invalid value for '--lr'"),
     (["train", "mlp", "--data", "digits", "--frobnicate"], "No such option '--frobnicate'"),

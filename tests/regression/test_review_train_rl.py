@@ -32,7 +32,7 @@ TINY = ["train", "mlp", "--data", "iris", "--epochs", "2", "--hidden", "8", "--q
     (["train", "mlp", "--data", "iris", "--seed", "-1"], "Invalid value for '--seed'"),
     (["report", "--seed", "-1"], "Invalid value for '--seed'"),
     # the argument was named '{mlp}' in the message
-    (["train", "cnn", "--data", "iris"], "Invalid value for 'MODEL'"),
+    (["train", "transformer", "--data", "iris"], "Invalid value for 'MODEL'"),
 ])
 def test_usage_errors_are_one_line_everywhere(args, text):
     result = invoke(args)
