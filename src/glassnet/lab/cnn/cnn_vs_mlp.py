@@ -9,8 +9,7 @@ import numpy as np
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.cnn import TOPIC
-from glassnet.lab.cnn.images import IMAGE_SHAPES, lenet, load_images, train_classifier
-from glassnet.zoo import MLP
+from glassnet.lab.cnn.images import IMAGE_SHAPES, ImageMLP, TrainingConfig, lenet, load_images, train_classifier
 
 
 def _mlp_hidden(inputs: int, target: int, classes: int = 10) -> int:
@@ -33,13 +32,8 @@ class CNNvsMLP(Experiment):
     )
 
     @dataclass
-    class Config:
+    class Config(TrainingConfig):
         datasets: tuple = field(default=("mnist", "cifar10"), metadata={"help": "data sets: mnist, cifar10"})
-        epochs: int = field(default=6, metadata={"help": "training epochs of each model"})
-        batch_size: int = field(default=64, metadata={"help": "images per step"})
-        lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
-        n_train: int = field(default=0, metadata={"help": "training images used (0: all)"})
-        n_test: int = field(default=0, metadata={"help": "test images used (0: all)"})
 
     quick = {"datasets": ("mnist",), "epochs": 2, "batch_size": 32, "n_train": 1500, "n_test": 500}
     quick_criterion = ("on MNIST only, 1500 training images, 2 epochs of batch 32, 500 test images: LeNet's test "
@@ -60,7 +54,7 @@ class CNNvsMLP(Experiment):
                     model = lenet(c, h, init)
                 else:
                     inputs = c * h * h
-                    model = _FlatMLP([inputs, _mlp_hidden(inputs, cnn_params), 10], init)
+                    model = ImageMLP([inputs, _mlp_hidden(inputs, cnn_params), 10], rng=init)
                 history = train_classifier(model, data, epochs=config.epochs, batch_size=config.batch_size,
                                            lr=config.lr, rng=np.random.default_rng(batch_seq), progress=ctx.progress,
                                            evaluate_every=config.epochs if ctx.quick else 1,
@@ -96,15 +90,3 @@ class CNNvsMLP(Experiment):
                      "first layer gives each pixel its own weight to each hidden unit and must learn every "
                      "translation of a stroke separately.")
         return Outcome(verdict_from(all(wins.values())), metrics, rows, notes)
-
-
-class _FlatMLP(MLP):
-    """An MLP on images: flattens ``(N, C, H, W)`` to ``(N, C·H·W)`` first."""
-
-    def __init__(self, sizes, rng):
-        super().__init__(sizes, rng=rng)
-
-    def forward(self, x):
-        from glassnet import functional as F
-
-        return super().forward(F.flatten(x, start_axis=1))

@@ -6,17 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from glassnet import functional as F
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.cnn import TOPIC
-from glassnet.lab.cnn.images import load_images, train_classifier
-from glassnet.zoo import MLP
-
-
-class _ImageMLP(MLP):
-    def forward(self, x):
-        return super().forward(F.flatten(x, start_axis=1))
+from glassnet.lab.cnn.images import ImageMLP, TrainingConfig, load_images, train_classifier
 
 
 class DepthPlain(Experiment):
@@ -33,15 +26,12 @@ class DepthPlain(Experiment):
     )
 
     @dataclass
-    class Config:
+    class Config(TrainingConfig):
         depths: tuple = field(default=(1, 2, 3, 5, 8, 12, 16), metadata={"help": "hidden layers to try"})
         width: int = field(default=1000, metadata={"help": "units per hidden layer (the notes: 1000)"})
         epochs: int = field(default=3, metadata={"help": "training epochs of every network"})
-        batch_size: int = field(default=64, metadata={"help": "images per step"})
         lr: float = field(default=0.01, metadata={"help": "SGD learning rate"})
         momentum: float = field(default=0.9, metadata={"help": "SGD momentum"})
-        n_train: int = field(default=0, metadata={"help": "training images used (0: all)"})
-        n_test: int = field(default=0, metadata={"help": "test images used (0: all)"})
 
     quick = {"depths": (1, 3, 12), "width": 128, "epochs": 2, "n_train": 1500, "n_test": 500}
     quick_criterion = "the full rule at depths 1, 3 and 12, width 128, 1500 training images, 2 epochs"
@@ -54,7 +44,7 @@ class DepthPlain(Experiment):
             init_seq, batch_seq = ctx.spawn_seeds(2)
 
             def train(depth=depth, init_seq=init_seq, batch_seq=batch_seq):
-                model = _ImageMLP([784] + [config.width] * depth + [10], rng=np.random.default_rng(init_seq))
+                model = ImageMLP([784] + [config.width] * depth + [10], rng=np.random.default_rng(init_seq))
                 history = train_classifier(model, data, epochs=config.epochs, batch_size=config.batch_size,
                                            lr=config.lr, rng=np.random.default_rng(batch_seq), progress=ctx.progress,
                                            desc=f"depth {depth}", optimizer="sgd", momentum=config.momentum,

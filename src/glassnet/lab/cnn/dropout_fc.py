@@ -10,7 +10,7 @@ from glassnet import nn
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.cnn import TOPIC
-from glassnet.lab.cnn.images import load_images, train_classifier
+from glassnet.lab.cnn.images import TrainingConfig, load_images, train_classifier
 
 
 def network(p: float, c: int, hidden: int, rng) -> nn.Sequential:
@@ -37,15 +37,12 @@ class DropoutFC(Experiment):
     )
 
     @dataclass
-    class Config:
+    class Config(TrainingConfig):
         p: float = field(default=0.5, metadata={"help": "dropout probability on the FC layers (AlexNet: 0.5)"})
         channels: int = field(default=32, metadata={"help": "channels of the first conv (the second has twice)"})
         hidden: int = field(default=512, metadata={"help": "units of each hidden FC layer"})
         epochs: int = field(default=15, metadata={"help": "training epochs (long enough to overfit)"})
-        batch_size: int = field(default=64, metadata={"help": "images per step"})
-        lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
         n_train: int = field(default=2000, metadata={"help": "training images (few, so that it overfits)"})
-        n_test: int = field(default=0, metadata={"help": "test images used (0: all)"})
 
     quick = {"channels": 8, "hidden": 128, "epochs": 15, "lr": 3e-3, "n_train": 400, "n_test": 400}
     quick_criterion = ("the full rule on 400 training images, 15 epochs at lr 3e-3, a narrower network (8 channels, "

@@ -6,6 +6,7 @@ through :func:`glassnet.train.train_step`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,10 @@ from glassnet import no_grad
 from glassnet.data.classification import load_classification
 from glassnet.optim import SGD, Adam
 from glassnet.train.step import train_step
+from glassnet.zoo import MLP
 
-__all__ = ["IMAGE_SHAPES", "load_images", "accuracy", "mean_loss", "train_classifier", "lenet"]
+__all__ = ["IMAGE_SHAPES", "TrainingConfig", "load_images", "evaluate", "accuracy", "train_classifier", "lenet",
+           "ImageMLP"]
 
 IMAGE_SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32), "digits": (1, 8, 8)}
 
@@ -45,28 +48,35 @@ def _batches(n: int, batch_size: int):
     return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
 
 
+def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> tuple[float, float]:
+    """``(accuracy, mean softmax cross-entropy in nats)`` of the model on ``x``, in evaluation mode, no graph."""
+    was = model.training
+    model.eval()
+    right, total = 0, 0.0
+    with no_grad():
+        for lo, hi in _batches(len(x), batch_size):
+            logits = model(x[lo:hi])
+            right += int((logits.data.argmax(axis=1) == y[lo:hi]).sum())
+            total += float(F.softmax_cross_entropy(logits, y[lo:hi]).item()) * (hi - lo)
+    model.train(was)
+    n = max(len(x), 1)
+    return right / n, total / n
+
+
 def accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
-    """Share of ``x`` the model classifies right, in evaluation mode, without a graph."""
-    was = model.training
-    model.eval()
-    right = 0
-    with no_grad():
-        for lo, hi in _batches(len(x), batch_size):
-            right += int((model(x[lo:hi]).data.argmax(axis=1) == y[lo:hi]).sum())
-    model.train(was)
-    return right / max(len(x), 1)
+    """Share of ``x`` the model classifies right (see :func:`evaluate`)."""
+    return evaluate(model, x, y, batch_size)[0]
 
 
-def mean_loss(model, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
-    """Mean softmax cross-entropy (nats) of the model on ``x``, in evaluation mode."""
-    was = model.training
-    model.eval()
-    total = 0.0
-    with no_grad():
-        for lo, hi in _batches(len(x), batch_size):
-            total += float(F.softmax_cross_entropy(model(x[lo:hi]), y[lo:hi]).item()) * (hi - lo)
-    model.train(was)
-    return total / max(len(x), 1)
+@dataclass
+class TrainingConfig:
+    """The fields every CNN experiment's config shares (an experiment's ``Config`` extends it)."""
+
+    epochs: int = field(default=6, metadata={"help": "training epochs of each network"})
+    batch_size: int = field(default=64, metadata={"help": "images per step"})
+    lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
+    n_train: int = field(default=0, metadata={"help": "training images used (0: all)"})
+    n_test: int = field(default=0, metadata={"help": "test images used (0: all)"})
 
 
 def train_classifier(model, data: dict[str, np.ndarray], *, epochs: int, batch_size: int, lr: float, rng,
@@ -99,10 +109,9 @@ def train_classifier(model, data: dict[str, np.ndarray], *, epochs: int, batch_s
             bar.update(1)
         if epoch % evaluate_every and epoch != epochs:
             continue
-        sub = slice(0, train_eval)
-        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)),
-                        "train_accuracy": accuracy(model, x[sub], y[sub]),
-                        "train_eval_loss": mean_loss(model, x[sub], y[sub]),
+        train_acc, train_eval_loss = evaluate(model, x[:train_eval], y[:train_eval])
+        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "train_accuracy": train_acc,
+                        "train_eval_loss": train_eval_loss,
                         "test_accuracy": accuracy(model, data["x_test"], data["y_test"])})
     bar.close()
     return history
@@ -122,3 +131,10 @@ def lenet(in_channels: int, image: int, rng, width: tuple[int, int, int] = (20, 
         nn.Conv2d(c1, c2, 5, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(c2 * side * side, hidden, rng=rng), nn.ReLU(), nn.Linear(hidden, num_classes, rng=rng),
     )
+
+
+class ImageMLP(MLP):
+    """An MLP on images: ``(N, C, H, W)`` flattened to ``(N, C·H·W)`` first (the dense baseline of a CNN)."""
+
+    def forward(self, x):
+        return super().forward(F.flatten(x, start_axis=1))

@@ -9,7 +9,7 @@ import numpy as np
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.cnn import TOPIC
-from glassnet.lab.cnn.images import load_images, train_classifier
+from glassnet.lab.cnn.images import TrainingConfig, load_images, train_classifier
 from glassnet.zoo import CifarResNet
 
 
@@ -28,14 +28,12 @@ class ResNetDegradation(Experiment):
     )
 
     @dataclass
-    class Config:
+    class Config(TrainingConfig):
         depths: tuple = field(default=(20, 56), metadata={"help": "two depths 6n+2 (shallow, deep)"})
         epochs: int = field(default=8, metadata={"help": "training epochs of each network"})
         batch_size: int = field(default=128, metadata={"help": "images per step"})
         lr: float = field(default=0.1, metadata={"help": "SGD learning rate (He et al.: 0.1)"})
         weight_decay: float = field(default=1e-4, metadata={"help": "L2 weight decay"})
-        n_train: int = field(default=0, metadata={"help": "training images used (0: all)"})
-        n_test: int = field(default=0, metadata={"help": "test images used (0: all)"})
 
     quick = {"depths": (8, 14), "epochs": 2, "batch_size": 32, "lr": 0.05, "n_train": 128, "n_test": 128}
     quick_criterion = ("a smoke test of the four trainings (8 and 14 layers, 128 images, 2 epochs): the rule is "

@@ -10,7 +10,7 @@ from glassnet import nn
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.cnn import TOPIC
-from glassnet.lab.cnn.images import load_images, train_classifier
+from glassnet.lab.cnn.images import TrainingConfig, load_images, train_classifier
 
 
 def block(kind: str, c: int, rng) -> list:
@@ -42,13 +42,8 @@ class SmallFilters(Experiment):
     )
 
     @dataclass
-    class Config:
+    class Config(TrainingConfig):
         channels: int = field(default=32, metadata={"help": "channels C of every block"})
-        epochs: int = field(default=6, metadata={"help": "training epochs"})
-        batch_size: int = field(default=64, metadata={"help": "images per step"})
-        lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
-        n_train: int = field(default=0, metadata={"help": "training images used (0: all)"})
-        n_test: int = field(default=0, metadata={"help": "test images used (0: all)"})
         compare: bool = field(default=True, metadata={
             "help": "judge the accuracies against each other (False: only that both beat chance by 5 points)"})
 
