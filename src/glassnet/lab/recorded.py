@@ -33,10 +33,19 @@ VERSION = 1
 KEY_NUMBERS = 12
 
 
-def _key_numbers(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The metrics a reader compares at a glance: finite numbers, booleans and None, in their order, at most 12."""
-    out: dict[str, Any] = {}
+def _flat(metrics: dict[str, Any], prefix: str = ""):
     for k, v in metrics.items():
+        if isinstance(v, dict):
+            yield from _flat(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+def _key_numbers(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The metrics a reader compares at a glance: finite numbers, booleans and None (nested dicts as ``a.b``),
+    in their order, at most :data:`KEY_NUMBERS`."""
+    out: dict[str, Any] = {}
+    for k, v in _flat(metrics):
         if isinstance(v, bool) or v is None or (isinstance(v, (int, float)) and math.isfinite(v)):
             out[k] = v
         if len(out) == KEY_NUMBERS:
