@@ -270,3 +270,37 @@ def test_resize_errors():
             Resize(bad)
     with pytest.raises(ShapeError, match="Resize"):
         Resize(3)(np.zeros((3, 3), np.float32))
+
+
+def test_the_loader_augments_each_batch_reproducibly_and_a_resumed_epoch_redraws_the_same_crops():
+    from glassnet.data import ArrayDataset, DataLoader
+    from glassnet.data.transforms import Compose, RandomCrop, RandomHorizontalFlip
+
+    x = np.random.default_rng(0).random((40, 3, 8, 8), dtype=np.float32)
+    y = np.arange(40)
+
+    def loader():
+        return DataLoader(ArrayDataset(x, y), batch_size=8, shuffle=True, rng=5,
+                          transform=Compose([RandomCrop(8, padding=2), RandomHorizontalFlip()]))
+
+    a = [b for _ in range(2) for b in loader()]  # two passes of a fresh loader: not the same as one loader twice
+    one = loader()
+    first = [b for b in one] + [b for b in one]
+    again = loader()
+    second = [b for b in again] + [b for b in again]
+    for (xa, ya), (xb, yb) in zip(first, second):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+    assert any(not np.array_equal(xa, x[ya]) for xa, ya in first)  # the images were changed
+    assert not all(np.array_equal(p[0], q[0]) for p, q in zip(first[:5], first[5:]))  # a new epoch, new crops
+    # interrupted after 2 batches of the second epoch, resumed from the state: the same remaining batches
+    cut = loader()
+    list(cut)
+    it = iter(cut)
+    next(it), next(it)
+    state = cut.state_dict()
+    resumed = loader()
+    resumed.load_state_dict(state)
+    for (xa, _), (xb, _) in zip(list(resumed), first[7:]):
+        np.testing.assert_array_equal(xa, xb)
+    assert len(a) == 10

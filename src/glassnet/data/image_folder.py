@@ -142,6 +142,8 @@ class ImageFolder(Dataset):
             a = a[top:top + ch, left:left + cw]
         return np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0)  # (3, H, W)
 
+    batch_indexing = True  # dataset[int array] returns the stacked batch: the DataLoader asks for whole batches
+
     def __getitem__(self, index):
         n = len(self.samples)
         if isinstance(index, (int, np.integer)) and not isinstance(index, (bool, np.bool_)):

@@ -27,6 +27,13 @@ class DataLoader:
     ``np.stack`` (a sample that is not a tuple/list is one field). ``len(loader)`` is the number of batches:
     ``ceil(N / B)``, or ``floor(N / B)`` with ``drop_last=True`` (the incomplete last batch is dropped).
 
+    Augmentation: ``transform(x, rng)`` (:mod:`glassnet.data.transforms`, e.g. ``Compose([RandomCrop(32, 4),
+    RandomHorizontalFlip()])``) is applied to the first field of each batch (the inputs) with a Generator of
+    its own per batch: ``SeedSequence(entropy, spawn_key=(b,))`` for batch ``b``, where ``entropy`` is four
+    words drawn from the loader's generator right after the epoch's permutation. So the augmentation is
+    part of the epoch's stream: the same seed gives the same crops and flips, and a resumed epoch redraws
+    them exactly (no state of its own to save).
+
     Resuming: :meth:`state_dict` captures the generator's ``bit_generator.state`` and how many batches of
     the current epoch were already served; after :meth:`load_state_dict` the next pass redraws the same
     permutation and continues with the next batch, so a run resumed from a checkpoint sees exactly the
@@ -39,13 +46,15 @@ class DataLoader:
         shuffle: draw a new permutation each epoch.
         drop_last: drop the last batch when it has fewer than B samples.
         rng: ``numpy.random.Generator``, int seed, or None (fresh entropy: not reproducible).
+        transform: a callable ``transform(x, rng) -> x`` applied to each batch's inputs, or None.
 
     Raises:
         ConfigError: batch_size not a positive int, shuffle/drop_last not bool, rng of another type or a negative
-            seed, or a dataset without ``__len__``/``__getitem__``.
+            seed, a dataset without ``__len__``/``__getitem__``, or a transform that is not callable.
     """
 
-    def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False, rng=None):
+    def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False, rng=None,
+                 transform=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise ConfigError(f"DataLoader: dataset must have __len__ and __getitem__, got {type(dataset).__name__}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
@@ -57,7 +66,10 @@ class DataLoader:
             isinstance(rng, bool) or not isinstance(rng, numbers.Integral) or rng < 0
         ):
             raise ConfigError(f"DataLoader: rng must be a numpy Generator, an int seed >= 0 or None, got {rng!r}")
+        if transform is not None and not callable(transform):
+            raise ConfigError(f"DataLoader: transform must be callable as transform(x, rng), got {transform!r}")
         self.dataset = dataset
+        self.transform = transform
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -74,11 +86,16 @@ class DataLoader:
         n, num_batches = len(self.dataset), len(self)
         start_state = copy.deepcopy(self.rng.bit_generator.state)
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        # the epoch's augmentation entropy, from the loader's stream (so a resumed epoch redraws it)
+        entropy = self.rng.integers(0, 2**63, size=4).tolist() if self.transform is not None else None
         skip, self._skip = self._skip, 0
         self._epoch_start_state, self._batches_done = start_state, skip
         for b in range(skip, num_batches):
             index = order[b * self.batch_size:(b + 1) * self.batch_size]  # (B,)
             batch = self._gather(index)
+            if entropy is not None:
+                gen = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(b,)))
+                batch = (self.transform(batch[0], gen), *batch[1:])
             # count the batch before handing it out: a checkpoint taken while the caller holds batch b
             # must resume at b + 1
             self._batches_done = b + 1
@@ -88,6 +105,9 @@ class DataLoader:
     def _gather(self, index: np.ndarray) -> tuple[np.ndarray, ...]:
         if isinstance(self.dataset, ArrayDataset):
             return tuple(a[index] for a in self.dataset.arrays)  # each (B, ...)
+        if getattr(self.dataset, "batch_indexing", False):  # the dataset stacks a batch itself (ImageFolder)
+            out = self.dataset[index]
+            return tuple(out) if isinstance(out, (tuple, list)) else (out,)
         samples = [self.dataset[int(i)] for i in index]
         fields = [s if isinstance(s, (tuple, list)) else (s,) for s in samples]
         if len({len(f) for f in fields}) != 1:
