@@ -162,16 +162,32 @@ class Tensor:
         return f"Tensor({body}{extra})"
 
     def numpy(self) -> np.ndarray:
-        """The data as a NumPy array on the host (a copy only when it lives on a GPU)."""
+        """The data as a NumPy array on the host, detached from the graph.
+
+        A copy only when the data lives on a GPU; on the CPU it is ``data`` itself,
+        so writing into it changes the tensor (as ``torch.Tensor.numpy``).
+        Unlike torch, a tensor that requires grad is not refused.
+        """
         from glassnet.backend import to_numpy
 
         return to_numpy(self.data)
 
     def item(self) -> float:
-        """The value of a one-element tensor as a Python number."""
+        """The value of a one-element tensor as a Python number (float, int or bool, after the dtype).
+
+        Raises:
+            ShapeError: if the tensor does not have exactly one element.
+        """
         if self.data.size != 1:
             raise ShapeError(f"item: tensor must have exactly one element, got shape {self.shape}")
         return self.data.item()
+
+    def tolist(self):
+        """The data as (nested) Python lists of Python numbers, as ``ndarray.tolist``; a 0-d tensor gives a number.
+
+        Not differentiable (the values leave the graph), as ``torch.Tensor.tolist``.
+        """
+        return self.data.tolist()
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph (requires_grad=False)."""

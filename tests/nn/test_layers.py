@@ -173,16 +173,16 @@ def test_sequential_container():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: nn.Linear(0, 3), ConfigError, "Linear: in_features must be a positive int, got 0"),
-    (lambda: nn.Linear(2, 2.5), ConfigError, "Linear: out_features must be a positive int, got 2.5"),
+    (lambda: nn.Linear(0, 3), ConfigError, "Linear: in_features must be an int >= 1, got 0"),
+    (lambda: nn.Linear(2, 2.5), ConfigError, "Linear: out_features must be an int >= 1, got 2.5"),
     (lambda: nn.Linear(2, 3, rng=-1), ConfigError, "Linear: rng: a seed must be >= 0, got -1"),
     (lambda: nn.Linear(4, 3, rng=0)(np.ones((2, 5), np.float32)), ShapeError,
      r"Linear: x must be \(N, D\), \(N, T, D\) or \(\*, D\) with D == 4, got \(2, 5\)"),
     (lambda: nn.Linear(4, 3, rng=0)(np.ones((2, 4))), DTypeError, "mix float dtypes"),
-    (lambda: nn.Embedding(0, 3), ConfigError, "Embedding: num_embeddings must be a positive int, got 0"),
-    (lambda: nn.Embedding(5, True), ConfigError, "Embedding: embedding_dim must be a positive int, got True"),
+    (lambda: nn.Embedding(0, 3), ConfigError, "Embedding: num_embeddings must be an int >= 1, got 0"),
+    (lambda: nn.Embedding(5, True), ConfigError, "Embedding: embedding_dim must be an int >= 1, got True"),
     (lambda: nn.Embedding(5, 3, padding_idx=5), ConfigError,
-     r"Embedding: padding_idx must be None or an int in \[-5, 5\), got 5"),
+     r"Embedding: padding_idx must be an int in \[-5, 4\], got 5"),
     (lambda: nn.Embedding(5, 3, rng=0)(np.array([0.0, 1.0])), DTypeError, "embedding: indices must be an integer"),
     (lambda: nn.Embedding(5, 3, rng=0)(np.array([0, 5])), ShapeError, r"embedding: indices must be in \[0, V\)"),
     (lambda: nn.LeakyReLU("0.1"), ConfigError, "LeakyReLU: slope must be a finite number"),

@@ -197,9 +197,9 @@ def test_bad_input():
         lstm(np.zeros((2, 7, 4), np.float32), lengths=np.array([8, 1]))
     with pytest.raises(ConfigError, match=r"RNN: nonlinearity must be 'tanh' or 'relu', got 'gelu'"):
         nn.RNN(4, 5, nonlinearity="gelu")
-    with pytest.raises(ConfigError, match=r"GRU: dropout must be in \[0.0, 1.0\), got 1.0"):
+    with pytest.raises(ConfigError, match=r"GRU: dropout must be a number in \[0, 1\), got 1.0"):
         nn.GRU(4, 5, dropout=1.0)
-    with pytest.raises(ConfigError, match=r"GRU: hidden_size must be a positive int, got 0"):
+    with pytest.raises(ConfigError, match=r"GRU: hidden_size must be an int >= 1, got 0"):
         nn.GRU(4, 0)
     with pytest.raises(ConfigError, match=r"LSTM: bidirectional must be a bool, got 'yes'"):
         nn.LSTM(4, 5, bidirectional="yes")

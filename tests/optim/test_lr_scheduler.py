@@ -90,17 +90,17 @@ def test_load_state_dict_rejects_bad_states():
         sched.load_state_dict({k: v for k, v in state.items() if k != "gamma"})
     with pytest.raises(ConfigError, match="last_epoch must be an int >= 0, got -1"):
         sched.load_state_dict({**state, "last_epoch": -1})
-    with pytest.raises(ConfigError, match="StepLR: step_size must be a positive int, got 0"):
+    with pytest.raises(ConfigError, match="StepLR: step_size must be an int >= 1, got 0"):
         sched.load_state_dict({**state, "step_size": 0})
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda o: optim.StepLR(o, step_size=0), "StepLR: step_size must be a positive int, got 0"),
-    (lambda o: optim.StepLR(o, step_size=2.5), "StepLR: step_size must be a positive int, got 2.5"),
-    (lambda o: optim.StepLR(o, step_size=2, gamma=0.0), r"StepLR: gamma must be in \(0.0, inf\)"),
-    (lambda o: optim.ExponentialLR(o, gamma=-0.5), "ExponentialLR: gamma must be in"),
-    (lambda o: optim.CosineAnnealingLR(o, T_max=0), "CosineAnnealingLR: T_max must be a positive int"),
-    (lambda o: optim.CosineAnnealingLR(o, T_max=5, eta_min=-1e-3), "CosineAnnealingLR: eta_min must be in"),
+    (lambda o: optim.StepLR(o, step_size=0), "StepLR: step_size must be an int >= 1, got 0"),
+    (lambda o: optim.StepLR(o, step_size=2.5), "StepLR: step_size must be an int >= 1, got 2.5"),
+    (lambda o: optim.StepLR(o, step_size=2, gamma=0.0), r"StepLR: gamma must be a number in \(0, inf\)"),
+    (lambda o: optim.ExponentialLR(o, gamma=-0.5), "ExponentialLR: gamma must be a number in"),
+    (lambda o: optim.CosineAnnealingLR(o, T_max=0), "CosineAnnealingLR: T_max must be an int >= 1"),
+    (lambda o: optim.CosineAnnealingLR(o, T_max=5, eta_min=-1e-3), "CosineAnnealingLR: eta_min must be a number in"),
     (lambda o: optim.StepLR("sgd", step_size=2), "StepLR: optimizer must be a glassnet Optimizer, got str"),
 ])
 def test_bad_input(make, message):

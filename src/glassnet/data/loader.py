@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from glassnet.checks import check_int, check_size
 from glassnet.data.dataset import ArrayDataset
 from glassnet.errors import ConfigError, ShapeError
 
@@ -57,8 +58,7 @@ class DataLoader:
                  transform=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise ConfigError(f"DataLoader: dataset must have __len__ and __getitem__, got {type(dataset).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ConfigError(f"DataLoader: batch_size must be an int >= 1, got {batch_size!r}")
+        batch_size = check_size(batch_size, "batch_size", "DataLoader")
         for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise ConfigError(f"DataLoader: {name} must be a bool, got {flag!r}")
@@ -148,9 +148,7 @@ class DataLoader:
         if not isinstance(rng_state, dict) or rng_state.get("bit_generator") != kind:
             got = rng_state.get("bit_generator") if isinstance(rng_state, dict) else type(rng_state).__name__
             raise ConfigError(f"DataLoader.load_state_dict: rng state must be for bit generator {kind}, got {got}")
-        if isinstance(done, bool) or not isinstance(done, numbers.Integral) or not 0 <= done <= len(self):
-            raise ConfigError(f"DataLoader.load_state_dict: batches_done must be an int in 0..{len(self)}, "
-                              f"got {done!r}")
+        done = check_int(done, "batches_done", "DataLoader.load_state_dict", min=0, max=len(self))
         try:
             self.rng.bit_generator.state = copy.deepcopy(rng_state)
         except (TypeError, ValueError, KeyError) as e:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 
+from glassnet.checks import check_bool
 from glassnet.errors import ConfigError, ShapeError
 
 
@@ -41,3 +42,25 @@ def normalize_axes(name: str, axis, ndim: int) -> tuple[int, ...]:
     if len(set(axes)) != len(axes):
         raise ConfigError(f"{name}: axis {tuple(items)} repeats an axis")
     return tuple(sorted(axes))
+
+
+def axis_aliases(name: str, axis, dim, keepdims, keepdim) -> tuple:
+    """``(axis, keepdims)`` with PyTorch's ``dim=`` / ``keepdim=`` accepted as their aliases.
+
+    ``dim`` and ``keepdim`` are None unless the caller passed them; ``keepdims``
+    is checked to be a bool.
+
+    Raises:
+        ConfigError: if both ``axis`` and ``dim`` (or both ``keepdims=True`` and
+            ``keepdim``) are given, or if ``keepdims`` / ``keepdim`` is not a bool.
+    """
+    if dim is not None:
+        if axis is not None:
+            raise ConfigError(f"{name}: give axis or its alias dim, not both (got axis={axis!r}, dim={dim!r})")
+        axis = dim
+    if keepdim is not None:
+        if keepdims is not False:
+            raise ConfigError(f"{name}: give keepdims or its alias keepdim, not both "
+                              f"(got keepdims={keepdims!r}, keepdim={keepdim!r})")
+        keepdims = keepdim
+    return axis, check_bool(keepdims, "keepdim" if keepdim is not None else "keepdims", name)

@@ -6,6 +6,8 @@ installs the operators onto Tensor when it is imported.
 
 from __future__ import annotations
 
+import functools
+
 from glassnet import functional as F
 from glassnet.autograd import Tensor
 
@@ -13,6 +15,14 @@ from glassnet.autograd import Tensor
 def _varargs(args: tuple):
     """``x.reshape(2, 3)`` and ``x.reshape((2, 3))`` alike, as NumPy allows."""
     return args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
+def _method(f):
+    """``f`` as a Tensor method (``x.sum(dim=0)`` is ``F.sum(x, dim=0)``), with ``f``'s name and docstring."""
+    @functools.wraps(f)
+    def method(self, *args, **kwargs):
+        return f(self, *args, **kwargs)
+    return method
 
 
 def _install() -> None:
@@ -33,12 +43,12 @@ def _install() -> None:
     T.exp = lambda a: F.exp(a)
     T.log = lambda a: F.log(a)
     T.sqrt = lambda a: F.sqrt(a)
-    T.sum = lambda a, axis=None, keepdims=False: F.sum(a, axis=axis, keepdims=keepdims)
-    T.mean = lambda a, axis=None, keepdims=False: F.mean(a, axis=axis, keepdims=keepdims)
-    T.max = lambda a, axis=None, keepdims=False: F.max(a, axis=axis, keepdims=keepdims)
+    # reductions take axis/keepdims and their torch aliases dim/keepdim; argmax/argmin return integer arrays
+    for f in (F.sum, F.mean, F.max, F.min, F.var, F.std, F.logsumexp, F.argmax, F.argmin, F.astype):
+        setattr(T, f.__name__, _method(f))
     T.reshape = lambda a, *shape: F.reshape(a, _varargs(shape))
     T.transpose = lambda a, *axes: F.transpose(a, _varargs(axes) or None)
-    T.T = property(lambda a: F.transpose(a))
+    T.T = property(lambda a: F.transpose(a), doc="The transpose (all axes reversed), differentiable.")
     T.broadcast_to = lambda a, shape: F.broadcast_to(a, shape)
     T.sum_to = lambda a, shape: F.sum_to(a, shape)
     T.tanh = lambda a: F.tanh(a)

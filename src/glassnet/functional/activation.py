@@ -10,11 +10,10 @@ each); the array-level helpers :func:`sigmoid_array` and
 
 from __future__ import annotations
 
-import numpy as np
-
 from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.backend import get_array_module
-from glassnet.errors import ConfigError, DTypeError, ShapeError
+from glassnet.checks import check_int, check_number
+from glassnet.errors import DTypeError, ShapeError
 
 __all__ = ["sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax"]
 
@@ -35,8 +34,7 @@ def require_float(name: str, arg: str, t: Tensor) -> None:
 
 
 def _check_axis(name: str, t: Tensor, axis) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise ConfigError(f"{name}: axis must be an int, got {type(axis).__name__}")
+    axis = check_int(axis, "axis", name)
     if not -t.ndim <= axis < t.ndim or t.ndim == 0:
         raise ShapeError(f"{name}: axis must be in [-{t.ndim}, {t.ndim}) for x of shape {t.shape}, got {axis}")
     return int(axis) % t.ndim
@@ -231,10 +229,7 @@ def leaky_relu(x, slope: float = 0.01) -> Tensor:
     """
     x = as_tensor(x)
     require_float("leaky_relu", "x", x)
-    real = isinstance(slope, (int, float, np.integer, np.floating)) and not isinstance(slope, bool)
-    if not real or not np.isfinite(slope):
-        raise ConfigError(f"leaky_relu: slope must be a finite real number, got {slope!r}")
-    return LeakyReLU(float(slope)).apply(x)
+    return LeakyReLU(check_number(slope, "slope", "leaky_relu")).apply(x)
 
 
 def softmax(x, axis: int = -1) -> Tensor:

@@ -1,4 +1,4 @@
-"""Elementwise arithmetic: add, sub, mul, div, neg, pow, exp, log, sqrt.
+"""Elementwise arithmetic: add, sub, mul, div, neg, pow, exp, log, sqrt; the dtype cast astype.
 
 Binary ops broadcast like NumPy; their backward sums the gradient back to each
 input's shape with :func:`~glassnet.functional.broadcast.unbroadcast`. Python
@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd import Function, Tensor, as_tensor
-from glassnet.errors import ConfigError, ShapeError
+from glassnet.backend import FLOAT_DTYPES
+from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.broadcast import unbroadcast
 
-__all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt"]
+__all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "astype"]
 
 
 def _binary_operands(name: str, a, b) -> tuple[Tensor, Tensor]:
@@ -268,3 +269,44 @@ def sqrt(x) -> Tensor:
     ``x = 0`` is ``inf``.
     """
     return Sqrt().apply(as_tensor(x))
+
+
+class AsType(Function):
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.x_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    # d cast(x)/dx = 1: the gradient is cast back to x's dtype
+    def backward(self, grad_y):
+        return grad_y.astype(self.x_dtype)
+
+
+def astype(x, dtype) -> Tensor:
+    """``x`` cast to ``dtype`` (always a copy), as ``ndarray.astype`` / torch's ``x.to(dtype)``.
+
+    Differentiable between float32 and float64: backward is ``grad_x = grad_y``
+    cast back to ``x``'s dtype. A cast to an integer or bool dtype is not
+    differentiable: it returns a Tensor with ``requires_grad=False`` (its
+    values are truncated toward zero, as NumPy casts).
+
+    Shapes: ``x (*S)`` -> ``y (*S)``. dtype: ``dtype``.
+
+    Raises:
+        DTypeError: if ``dtype`` is not a dtype, or is a float other than
+            float32/float64 (the only float dtypes the ops accept).
+    """
+    x = as_tensor(x)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"astype: dtype must be a NumPy dtype, got {dtype!r}") from None
+    if dt.kind == "f":
+        if dt not in FLOAT_DTYPES:
+            raise DTypeError(f"astype: a float dtype must be float32 or float64, got {dt}")
+        return AsType(dt).apply(x)
+    if dt.kind not in "biu":
+        raise DTypeError(f"astype: dtype must be a float, integer or bool dtype, got {dt}")
+    return Tensor(x.data.astype(dt))

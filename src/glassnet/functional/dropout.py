@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd import Function, Tensor, as_tensor
+from glassnet.checks import check_bool, check_number
 from glassnet.errors import ConfigError, DTypeError
 
 __all__ = ["dropout"]
@@ -76,10 +77,8 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
         DTypeError: if ``x`` is not a float array.
     """
     x = as_tensor(x)
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p < 1:
-        raise ConfigError(f"dropout: p must be a number in [0, 1), got {p!r}")
-    if not isinstance(training, (bool, np.bool_)):
-        raise ConfigError(f"dropout: training must be a bool, got {training!r}")
+    p = check_number(p, "p", "dropout", min=0.0, max=1.0, max_open=True)
+    training = check_bool(training, "training", "dropout")
     if x.dtype.kind != "f":
         raise DTypeError(f"dropout: x must be a float array (float32 or float64), got dtype {x.dtype}")
     gen = _generator(rng)

@@ -16,9 +16,8 @@ training.
 
 from __future__ import annotations
 
-import numpy as np
-
 from glassnet.autograd import Function, Tensor, as_tensor
+from glassnet.checks import check_int
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.activation import log_softmax_array, require_float, sigmoid_array
 
@@ -211,8 +210,7 @@ def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: s
             f"{name}: labels must have shape logits.shape[:-1] (logits (N, K) with labels (N,), "
             f"or (N, T, K) with (N, T)), got logits {logits.shape} and labels {labels.shape}"
         )
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
-        raise ConfigError(f"{name}: ignore_index must be an int, got {ignore_index!r}")
+    ignore_index = check_int(ignore_index, "ignore_index", name)
     k = logits.shape[-1]
     lab = labels.data
     bad = (lab != ignore_index) & ((lab < 0) | (lab >= k))

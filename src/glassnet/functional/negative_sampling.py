@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd import Function, Tensor, as_tensor
+from glassnet.checks import check_number
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.activation import require_float, sigmoid_array
 from glassnet.functional.loss import _reduce, _spread
@@ -151,8 +152,7 @@ class UnigramSampler:
             raise ShapeError(f"UnigramSampler: counts must be a non-empty (V,) array, got shape {counts.shape}")
         if (counts < 0).any() or not np.isfinite(counts).all() or counts.sum() == 0:
             raise ConfigError("UnigramSampler: counts must be finite, non-negative and not all zero")
-        if isinstance(power, bool) or not isinstance(power, (int, float)) or not np.isfinite(power):
-            raise ConfigError(f"UnigramSampler: power must be a finite number, got {power!r}")
+        power = check_number(power, "power", "UnigramSampler")
         weights = np.where(counts > 0, counts, 0.0) ** power * (counts > 0)  # unseen words are never drawn
         self.probs = weights / weights.sum()  # (V,)
         self._threshold, self._alias = _alias_table(self.probs)

@@ -1,8 +1,13 @@
-"""Reductions: sum, mean, max and logsumexp over one, several or all axes.
+"""Reductions: sum, mean, max, min, var, std and logsumexp over one, several or all axes; argmax / argmin.
 
 A reduction maps ``x (*S)`` to ``y`` with the reduced axes removed (or kept
 with size 1 under ``keepdims``). Its backward first puts the reduced axes
 back as size 1 (``_expand``) so the gradient broadcasts against ``x``.
+
+Every reduction takes NumPy's ``axis=`` / ``keepdims=`` and, for PyTorch
+users, their aliases ``dim=`` / ``keepdim=`` (giving both of a pair is a
+ConfigError). ``argmax`` / ``argmin`` are not differentiable: they return an
+integer array, not a Tensor.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ import builtins
 import numpy as np
 
 from glassnet.autograd import Function, Tensor, as_tensor
-from glassnet.errors import ShapeError
-from glassnet.functional._axis import normalize_axes
+from glassnet.backend import get_array_module
+from glassnet.checks import check_number
+from glassnet.errors import ConfigError, ShapeError
+from glassnet.functional._axis import axis_aliases, normalize_axes, normalize_axis
+from glassnet.functional.arithmetic import neg, sqrt
 
-__all__ = ["sum", "mean", "max", "logsumexp"]
+__all__ = ["sum", "mean", "max", "min", "var", "std", "logsumexp", "argmax", "argmin"]
 
 
 def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -115,7 +123,29 @@ class LogSumExp(Function):
         return _expand(grad_y, x.shape, self.axes) * (self.xp.exp(x - m) / s)
 
 
-def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the public name mirrors numpy.sum
+class Var(Function):
+    def __init__(self, axes: tuple[int, ...], keepdims: bool, count: int, ddof: float):
+        self.axes, self.keepdims, self.count = axes, keepdims, count
+        self.divisor = builtins.max(count - ddof, 0)  # NumPy's clamp: n - ddof < 0 divides by 0
+
+    def forward(self, x):
+        with np.errstate(invalid="ignore", divide="ignore"):  # n - ddof <= 0 gives inf or nan, as in NumPy
+            d = x - x.sum(axis=self.axes, keepdims=True) / self.count  # (*S) deviations from the mean
+            self.save_for_backward(d)
+            return self.xp.asarray((d * d).sum(axis=self.axes, keepdims=self.keepdims) / self.divisor)
+
+    # d var(x)/dx_i = 2 (x_i - mean) / (n - ddof); the path through the mean adds
+    # -2 Σ_j (x_j - mean) / (n (n - ddof)) = 0, because deviations sum to zero
+    def backward(self, grad_y):
+        (d,) = self.saved
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _expand(grad_y, d.shape, self.axes) * (2 * d / self.divisor)
+
+
+_LAST = object()  # logsumexp's default axis: the last one (a sentinel, so that giving axis and dim is detectable)
+
+
+def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:  # noqa: A001
     """Sum over ``axis``: ``y = Σ_{i ∈ axis} x_i``.
 
     Backward: ``grad_x = broadcast_to(grad_y, x.shape)`` (with the reduced axes
@@ -123,35 +153,41 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the pub
 
     Shapes: ``x (*S)``; ``axis`` None (every axis), an int or a tuple of ints,
     negative counting from the end; ``y`` is ``(*S)`` without the reduced axes,
-    or with them as size 1 when ``keepdims``. A sum over no elements is 0.
+    or with them as size 1 when ``keepdims``. ``dim`` / ``keepdim`` are
+    PyTorch's names for ``axis`` / ``keepdims``. A sum over no elements is 0.
     dtype: that of ``x``.
 
     Raises:
         ShapeError: if an axis is out of range.
-        ConfigError: if an axis is not an integer or is repeated.
+        ConfigError: if an axis is not an integer or is repeated, if both
+            ``axis`` and ``dim`` (or ``keepdims`` and ``keepdim``) are given, or
+            if ``keepdims`` is not a bool.
     """
     x = as_tensor(x)
-    return Sum(normalize_axes("sum", axis, x.ndim), bool(keepdims)).apply(x)
+    axis, keepdims = axis_aliases("sum", axis, dim, keepdims, keepdim)
+    return Sum(normalize_axes("sum", axis, x.ndim), keepdims).apply(x)
 
 
-def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
     """Arithmetic mean over ``axis``: ``y = (1/n) Σ_{i ∈ axis} x_i``, ``n`` the number of reduced elements.
 
     Backward: ``grad_x = broadcast_to(grad_y / n, x.shape)``.
 
-    Shapes: as :func:`sum`. dtype: that of ``x``. The mean over no elements is
-    ``nan`` (as in NumPy and torch, without NumPy's warning).
+    Shapes: as :func:`sum` (``dim`` / ``keepdim`` alias ``axis`` / ``keepdims``).
+    dtype: that of ``x``. The mean over no elements is ``nan`` (as in NumPy and
+    torch, without NumPy's warning).
 
     Raises:
         ShapeError: if an axis is out of range.
-        ConfigError: if an axis is not an integer or is repeated.
+        ConfigError: as :func:`sum`.
     """
     x = as_tensor(x)
+    axis, keepdims = axis_aliases("mean", axis, dim, keepdims, keepdim)
     axes = normalize_axes("mean", axis, x.ndim)
-    return Mean(axes, bool(keepdims), _reduced_size("mean", x.shape, axes, allow_empty=True)).apply(x)
+    return Mean(axes, keepdims, _reduced_size("mean", x.shape, axes, allow_empty=True)).apply(x)
 
 
-def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the public name mirrors numpy.max
+def max(x, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:  # noqa: A001
     """Maximum over ``axis``: ``y = max_{i ∈ axis} x_i``.
 
     Backward: ``grad_x_i = grad_y`` at the *first* maximum (in C order over the
@@ -160,20 +196,103 @@ def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - the pub
     gradient evenly among tied maxima (``torch.max(x, dim)`` picks one index).
     NaN propagates: a slice containing NaN has maximum NaN, as in NumPy.
 
-    Shapes: as :func:`sum`. dtype: that of ``x``.
+    Deviation: ``x.max(dim=1)`` returns the values only, as ``torch.amax``
+    (``torch.max(x, dim)`` returns ``(values, indices)``); use :func:`argmax`
+    for the indices.
+
+    Shapes: as :func:`sum` (``dim`` / ``keepdim`` alias ``axis`` / ``keepdims``).
+    dtype: that of ``x``.
 
     Raises:
         ShapeError: if an axis is out of range, or if the reduced axes have no
             elements (a maximum of nothing is undefined).
-        ConfigError: if an axis is not an integer or is repeated.
+        ConfigError: as :func:`sum`.
     """
     x = as_tensor(x)
+    axis, keepdims = axis_aliases("max", axis, dim, keepdims, keepdim)
     axes = normalize_axes("max", axis, x.ndim)
     _reduced_size("max", x.shape, axes, allow_empty=False)
-    return Max(axes, bool(keepdims)).apply(x)
+    return Max(axes, keepdims).apply(x)
 
 
-def logsumexp(x, axis=-1, keepdims: bool = False) -> Tensor:
+def min(x, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:  # noqa: A001
+    """Minimum over ``axis``: ``y = min_{i ∈ axis} x_i``, computed as ``-max(-x)``.
+
+    Backward: ``grad_x_i = grad_y`` at the *first* minimum and 0 elsewhere (see
+    :func:`max` for ties, NaN and the deviation from ``torch.min(x, dim)``,
+    which also returns indices).
+
+    Shapes: as :func:`sum` (``dim`` / ``keepdim`` alias ``axis`` / ``keepdims``).
+    dtype: that of ``x``.
+
+    Raises:
+        ShapeError: if an axis is out of range or the reduced axes have no elements.
+        ConfigError: as :func:`sum`.
+    """
+    x = as_tensor(x)
+    axis, keepdims = axis_aliases("min", axis, dim, keepdims, keepdim)
+    axes = normalize_axes("min", axis, x.ndim)
+    _reduced_size("min", x.shape, axes, allow_empty=False)
+    return neg(Max(axes, keepdims).apply(neg(x)))
+
+
+def _ddof(name: str, ddof, correction) -> float:
+    if correction is not None:
+        if ddof != 0:
+            raise ConfigError(f"{name}: give ddof or its alias correction, not both "
+                              f"(got ddof={ddof!r}, correction={correction!r})")
+        ddof = correction
+    return check_number(ddof, "correction" if correction is not None else "ddof", name, min=0)
+
+
+def _var(name: str, x, axis, keepdims, ddof, dim, keepdim, correction) -> Tensor:
+    """:func:`var`, its errors named after ``name`` (``var`` or ``std``)."""
+    x = as_tensor(x)
+    axis, keepdims = axis_aliases(name, axis, dim, keepdims, keepdim)
+    ddof = _ddof(name, ddof, correction)
+    axes = normalize_axes(name, axis, x.ndim)
+    return Var(axes, keepdims, _reduced_size(name, x.shape, axes, allow_empty=True), ddof).apply(x)
+
+
+def var(x, axis=None, keepdims: bool = False, ddof: float = 0, *, dim=None, keepdim: bool | None = None,
+        correction: float | None = None) -> Tensor:
+    """Variance over ``axis``: ``y = Σ_{i ∈ axis} (x_i - x̄)² / (n - ddof)``, ``x̄`` the mean, ``n`` the count.
+
+    Backward: ``grad_x = grad_y · 2 (x - x̄) / (n - ddof)`` (the path through
+    ``x̄`` contributes nothing: the deviations sum to zero).
+
+    Deviation: ``ddof`` defaults to 0 (the population variance, as NumPy);
+    ``torch.var`` defaults to the unbiased ``correction=1``. ``correction`` is
+    accepted as PyTorch's name for ``ddof``. With ``n - ddof <= 0`` the result
+    is ``inf`` or ``nan`` (as NumPy and torch).
+
+    Shapes: as :func:`sum` (``dim`` / ``keepdim`` alias ``axis`` / ``keepdims``).
+    dtype: that of ``x``.
+
+    Raises:
+        ShapeError: if an axis is out of range.
+        ConfigError: as :func:`sum`; also for a ``ddof`` that is not a number >= 0,
+            or both ``ddof`` and ``correction``.
+    """
+    return _var("var", x, axis, keepdims, ddof, dim, keepdim, correction)
+
+
+def std(x, axis=None, keepdims: bool = False, ddof: float = 0, *, dim=None, keepdim: bool | None = None,
+        correction: float | None = None) -> Tensor:
+    """Standard deviation over ``axis``: ``y = sqrt(var(x))`` (see :func:`var`, whose arguments it takes).
+
+    Backward: ``grad_x = grad_y · (x - x̄) / ((n - ddof) y)``; infinite or NaN
+    where ``y == 0`` (a constant slice), as torch gives NaN there.
+
+    Deviation: ``ddof`` defaults to 0 (NumPy); ``torch.std`` defaults to ``correction=1``.
+
+    Raises:
+        ShapeError, ConfigError: as :func:`var`.
+    """
+    return sqrt(_var("std", x, axis, keepdims, ddof, dim, keepdim, correction))
+
+
+def logsumexp(x, axis=_LAST, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
     """Numerically stable ``y = log Σ_{i ∈ axis} exp(x_i)``.
 
     Computed as ``m + log Σ exp(x_i - m)`` with ``m = max x_i``, so no exp
@@ -182,14 +301,61 @@ def logsumexp(x, axis=-1, keepdims: bool = False) -> Tensor:
     softmax(x)``).
 
     Shapes: ``x (*S)``; ``axis`` an int (default the last), a tuple or None;
-    ``y`` as in :func:`sum`. dtype: that of ``x``.
+    ``y`` as in :func:`sum` (``dim`` / ``keepdim`` alias ``axis`` / ``keepdims``).
+    dtype: that of ``x``.
 
     Raises:
         ShapeError: if an axis is out of range, or if the reduced axes have no
             elements (deviation: torch returns ``-inf`` there).
-        ConfigError: if an axis is not an integer or is repeated.
+        ConfigError: as :func:`sum`.
     """
     x = as_tensor(x)
+    if dim is None and axis is _LAST:
+        axis = -1
+    axis, keepdims = axis_aliases("logsumexp", None if axis is _LAST else axis, dim, keepdims, keepdim)
     axes = normalize_axes("logsumexp", axis, x.ndim)
     _reduced_size("logsumexp", x.shape, axes, allow_empty=False)
-    return LogSumExp(axes, bool(keepdims)).apply(x)
+    return LogSumExp(axes, keepdims).apply(x)
+
+
+def _arg_extreme(name: str, x, axis, keepdims, dim, keepdim):
+    data = x.data if isinstance(x, Tensor) else as_tensor(x).data
+    axis, keepdims = axis_aliases(name, axis, dim, keepdims, keepdim)
+    if data.size == 0:
+        raise ShapeError(f"{name}: x of shape {data.shape} has no elements")
+    if axis is None:  # the index into the flattened array, as NumPy and torch
+        i = get_array_module(data).asarray(getattr(data.reshape(-1), name)())  # 0-d, not a NumPy scalar
+        return i.reshape((1,) * data.ndim) if keepdims else i
+    a = normalize_axis(name, axis, data.ndim, "axis" if dim is None else "dim")
+    if data.shape[a] == 0:
+        raise ShapeError(f"{name}: cannot reduce x of shape {data.shape} over axis {a}, which has no elements")
+    i = getattr(data, name)(axis=a)
+    return _keep_axis(i, a) if keepdims else i
+
+
+def _keep_axis(i, a: int):
+    """``i`` with a size-1 axis inserted at ``a`` (``keepdims`` for an index array)."""
+    return i.reshape(i.shape[:a] + (1,) + i.shape[a:])
+
+
+def argmax(x, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None):
+    """Index of the first maximum over ``axis`` (an int, or None for the flattened array). Not differentiable.
+
+    Returns an integer array (int64; NumPy, or CuPy when ``x`` lives on a GPU),
+    not a Tensor: an index has no gradient, and an array compares with labels
+    directly (``(F.argmax(logits, 1) == t).mean()``). Deviation: torch returns
+    an integer tensor. ``dim`` / ``keepdim`` alias ``axis`` / ``keepdims``.
+
+    Shapes: ``x (*S)``; the result is ``(*S)`` without ``axis`` (size 1 with
+    ``keepdims``), or a 0-d array for ``axis=None``.
+
+    Raises:
+        ShapeError: if ``axis`` is out of range or ``x`` has no elements along it.
+        ConfigError: if ``axis`` is not an integer, or both ``axis`` and ``dim`` are given.
+    """
+    return _arg_extreme("argmax", x, axis, keepdims, dim, keepdim)
+
+
+def argmin(x, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None):
+    """Index of the first minimum over ``axis``; as :func:`argmax` (an integer array, not differentiable)."""
+    return _arg_extreme("argmin", x, axis, keepdims, dim, keepdim)

@@ -6,12 +6,11 @@ block it (zero) where it was not.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.backend import get_array_module
+from glassnet.checks import check_number, check_optional
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.arithmetic import _binary_operands
 from glassnet.functional.broadcast import unbroadcast
@@ -101,10 +100,8 @@ def clip(x, lo, hi) -> Tensor:
             ``None``, or ``lo > hi``.
     """
     for name, v in (("lo", lo), ("hi", hi)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
-            raise ConfigError(f"clip: {name} must be a real number or None, got {type(v).__name__}")
-        if v is not None and v != v:  # np.clip with a NaN bound would make every value NaN
-            raise ConfigError(f"clip: {name} must not be NaN")
+        # an infinite bound is no bound; np.clip with a NaN bound would make every value NaN
+        check_optional(v, check_number, name, "clip", finite=False)
     if lo is None and hi is None:
         raise ConfigError("clip: at least one of lo and hi must be given, got both None")
     if lo is not None and hi is not None and lo > hi:

@@ -10,16 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from glassnet import functional as F
-from glassnet.errors import ConfigError
-from glassnet.nn.module import Module, check_number
+from glassnet.checks import check_int, check_number
+from glassnet.nn.module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten"]
-
-
-def _int_arg(layer: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{layer}: {name} must be an int, got {value!r}")
-    return value
 
 
 class ReLU(Module):
@@ -38,7 +32,7 @@ class LeakyReLU(Module):
 
     def __init__(self, slope: float = 0.01) -> None:
         super().__init__()
-        self.slope = check_number("LeakyReLU", "slope", slope)
+        self.slope = check_number(slope, "slope", "LeakyReLU")
 
     def forward(self, x: Any) -> Any:
         return F.leaky_relu(x, self.slope)
@@ -70,7 +64,7 @@ class Softmax(Module):
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
-        self.axis = _int_arg("Softmax", "axis", axis)
+        self.axis = check_int(axis, "axis", "Softmax")
 
     def forward(self, x: Any) -> Any:
         return F.softmax(x, axis=self.axis)
@@ -88,7 +82,7 @@ class LogSoftmax(Module):
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
-        self.axis = _int_arg("LogSoftmax", "axis", axis)
+        self.axis = check_int(axis, "axis", "LogSoftmax")
 
     def forward(self, x: Any) -> Any:
         return F.log_softmax(x, axis=self.axis)
@@ -106,7 +100,7 @@ class Flatten(Module):
 
     def __init__(self, start_axis: int = 1) -> None:
         super().__init__()
-        self.start_axis = _int_arg("Flatten", "start_axis", start_axis)
+        self.start_axis = check_int(start_axis, "start_axis", "Flatten")
 
     def forward(self, x: Any) -> Any:
         return F.flatten(x, start_axis=self.start_axis)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassnet import functional as F
-from glassnet.errors import ConfigError
+from glassnet.checks import check_number
 from glassnet.nn import init
 from glassnet.nn.module import Module
 
@@ -33,9 +33,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng: Any = None) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-            raise ConfigError(f"Dropout: p must be a number in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = check_number(p, "p", "Dropout", min=0.0, max=1.0, max_open=True)
         self.rng = init.as_generator(rng, "Dropout: rng")
 
     def forward(self, x: Any) -> Any:

@@ -8,9 +8,9 @@ import numpy as np
 
 from glassnet import functional as F
 from glassnet.autograd import Tensor
-from glassnet.errors import ConfigError
+from glassnet.checks import check_int, check_size
 from glassnet.nn import init
-from glassnet.nn.module import Module, check_size
+from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
 
 __all__ = ["Embedding"]
@@ -45,13 +45,10 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  rng: Any = None) -> None:
         super().__init__()
-        V = self.num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings)
-        E = self.embedding_dim = check_size("Embedding", "embedding_dim", embedding_dim)
+        V = self.num_embeddings = check_size(num_embeddings, "num_embeddings", "Embedding")
+        E = self.embedding_dim = check_size(embedding_dim, "embedding_dim", "Embedding")
         if padding_idx is not None:
-            if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) \
-                    or not -V <= padding_idx < V:
-                raise ConfigError(f"Embedding: padding_idx must be None or an int in [-{V}, {V}), got {padding_idx!r}")
-            padding_idx = int(padding_idx) % V
+            padding_idx = check_int(padding_idx, "padding_idx", "Embedding", min=-V, max=V - 1) % V
         self.padding_idx = padding_idx
         W = init.normal((V, E), 1.0, init.as_generator(rng, "Embedding: rng"))  # (V, E)
         if padding_idx is not None:

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from glassnet.backend import FLOAT_DTYPES, get_default_dtype
+from glassnet.checks import check_number, check_size
 from glassnet.errors import ConfigError, ShapeError
-from glassnet.nn.module import check_number
 
 __all__ = [
     "as_generator", "fans", "zeros", "uniform", "normal",
@@ -102,7 +102,7 @@ def uniform(shape: Sequence[int], low: float, high: float, rng: Any, dtype: Any 
         ConfigError: if ``low > high``, a bound is not finite, or ``rng``/``dtype`` is invalid.
     """
     shape, d = _shape("uniform", shape), _dtype("uniform", dtype)
-    low, high = check_number("uniform", "low", low), check_number("uniform", "high", high)
+    low, high = check_number(low, "low", "uniform"), check_number(high, "high", "uniform")
     if low > high:
         raise ConfigError(f"uniform: low must be <= high, got low={low}, high={high}")
     return as_generator(rng, "uniform: rng").uniform(low, high, size=shape).astype(d)
@@ -116,12 +116,12 @@ def normal(shape: Sequence[int], std: float, rng: Any, mean: float = 0.0, dtype:
         ConfigError: if ``std < 0``, ``mean``/``std`` is not finite, or ``rng``/``dtype`` is invalid.
     """
     shape, d = _shape("normal", shape), _dtype("normal", dtype)
-    std, mean = check_number("normal", "std", std, lo=0.0), check_number("normal", "mean", mean)
+    std, mean = check_number(std, "std", "normal", min=0.0), check_number(mean, "mean", "normal")
     return (mean + std * as_generator(rng, "normal: rng").standard_normal(shape)).astype(d)
 
 
 def _gain(name: str, gain: float) -> float:
-    return check_number(name, "gain", gain, lo=0.0, lo_open=True)
+    return check_number(gain, "gain", name, min=0.0, min_open=True)
 
 
 def xavier_uniform(shape: Sequence[int], rng: Any, gain: float = 1.0, dtype: Any = None) -> np.ndarray:
@@ -199,7 +199,6 @@ def linear_uniform(shape: Sequence[int], fan_in: int, rng: Any, dtype: Any = Non
         ConfigError: if ``fan_in < 1`` or ``rng``/``dtype`` is invalid.
         ShapeError: for a bad ``shape``.
     """
-    if isinstance(fan_in, bool) or not isinstance(fan_in, (int, np.integer)) or fan_in < 1:
-        raise ConfigError(f"linear_uniform: fan_in must be a positive int, got {fan_in!r}")
+    fan_in = check_size(fan_in, "fan_in", "linear_uniform")
     bound = 1.0 / math.sqrt(fan_in)
     return uniform(shape, -bound, bound, rng, dtype)

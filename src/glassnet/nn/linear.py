@@ -8,9 +8,10 @@ import numpy as np
 
 from glassnet import functional as F
 from glassnet.autograd import as_tensor
+from glassnet.checks import check_size
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn import init
-from glassnet.nn.module import Module, check_size
+from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
 
 __all__ = ["Linear"]
@@ -43,8 +44,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng: Any = None) -> None:
         super().__init__()
-        self.in_features = check_size("Linear", "in_features", in_features)
-        self.out_features = check_size("Linear", "out_features", out_features)
+        self.in_features = check_size(in_features, "in_features", "Linear")
+        self.out_features = check_size(out_features, "out_features", "Linear")
         if not isinstance(bias, (bool, np.bool_)):
             raise ConfigError(f"Linear: bias must be a bool, got {bias!r}")
         rng = init.as_generator(rng, "Linear: rng")

@@ -16,7 +16,6 @@ join the attribute path with dots: ``layers.0.W``. The design follows
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -27,7 +26,7 @@ from glassnet.backend import FLOAT_DTYPES, get_array_module, to_device, to_numpy
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.nn.parameter import Parameter
 
-__all__ = ["Module", "LoadResult", "check_size", "check_number"]
+__all__ = ["Module", "LoadResult"]
 
 _REGISTRIES = ("_parameters", "_buffers", "_modules")
 
@@ -37,34 +36,6 @@ class LoadResult(NamedTuple):
 
     missing_keys: list[str]
     unexpected_keys: list[str]
-
-
-def check_size(layer: str, name: str, value: Any) -> int:
-    """``value`` as a positive int (a layer size), or ConfigError naming ``layer`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def check_number(owner: str, name: str, value: Any, lo: float | None = None, hi: float | None = None,
-                 *, lo_open: bool = False, hi_open: bool = False) -> float:
-    """``value`` as a finite float in the given range, or ConfigError naming ``owner`` and ``name``.
-
-    ``lo``/``hi`` are inclusive bounds unless ``lo_open``/``hi_open``.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
-        raise ConfigError(f"{owner}: {name} must be a finite number, got {value!r}")
-    below = lo is not None and (value <= lo if lo_open else value < lo)
-    above = hi is not None and (value >= hi if hi_open else value > hi)
-    if below or above:
-        left = "-inf" if lo is None else f"{lo}"
-        right = "inf" if hi is None else f"{hi}"
-        opening = "(" if lo_open or lo is None else "["
-        closing = ")" if hi_open or hi is None else "]"
-        interval = f"{opening}{left}, {right}{closing}"
-        raise ConfigError(f"{owner}: {name} must be in {interval}, got {value}")
-    return float(value)
 
 
 def _join(prefix: str, name: str) -> str:

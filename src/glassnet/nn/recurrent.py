@@ -15,9 +15,10 @@ import numpy as np
 
 from glassnet import functional as F
 from glassnet.autograd import as_tensor
+from glassnet.checks import check_int, check_number, check_size
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn import init
-from glassnet.nn.module import Module, check_number, check_size
+from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
 
 __all__ = ["RNN", "LSTM", "GRU"]
@@ -46,10 +47,10 @@ class _Recurrent(Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        self.input_size = check_size(name, "input_size", input_size)
-        self.hidden_size = check_size(name, "hidden_size", hidden_size)
-        self.num_layers = check_size(name, "num_layers", num_layers)
-        self.dropout = check_number(name, "dropout", dropout, 0.0, 1.0, hi_open=True)
+        self.input_size = check_size(input_size, "input_size", name)
+        self.hidden_size = check_size(hidden_size, "hidden_size", name)
+        self.num_layers = check_size(num_layers, "num_layers", name)
+        self.dropout = check_number(dropout, "dropout", name, min=0.0, max=1.0, max_open=True)
         for flag, value in (("bidirectional", bidirectional), ("stateful", stateful), ("record_grad", record_grad)):
             if not isinstance(value, (bool, np.bool_)):
                 raise ConfigError(f"{name}: {flag} must be a bool, got {value!r}")
@@ -190,10 +191,8 @@ class _Recurrent(Module):
                 or if nothing was recorded for that layer and direction.
         """
         name, L, dirs = type(self).__name__, self.num_layers, self.num_directions
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -L <= layer < L:
-            raise ConfigError(f"{name}.grad_h_norms: layer must be an int in [-{L}, {L}), got {layer!r}")
-        if isinstance(direction, bool) or not isinstance(direction, (int, np.integer)) or not 0 <= direction < dirs:
-            raise ConfigError(f"{name}.grad_h_norms: direction must be an int in [0, {dirs}), got {direction!r}")
+        layer = check_int(layer, "layer", f"{name}.grad_h_norms", min=-L, max=L - 1)
+        direction = check_int(direction, "direction", f"{name}.grad_h_norms", min=0, max=dirs - 1)
         layer = int(layer) % L  # a negative layer counts from the last
         g = self.grad_h.get((layer, direction))
         if g is None:
@@ -315,10 +314,8 @@ class LSTM(_Recurrent):
         super().__init__(input_size, hidden_size, num_layers, dropout, bidirectional, stateful, record_grad, rng)
         if not isinstance(peephole, (bool, np.bool_)):
             raise ConfigError(f"LSTM: peephole must be a bool, got {peephole!r}")
-        if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not np.isfinite(forget_bias):
-            raise ConfigError(f"LSTM: forget_bias must be a finite number, got {forget_bias!r}")
         self.peephole = bool(peephole)
-        self.forget_bias = float(forget_bias)
+        self.forget_bias = check_number(forget_bias, "forget_bias", "LSTM")
         self._make_parameters({"p": (3, hidden_size)} if self.peephole else None)
         H = hidden_size
         for name, param in self.named_parameters():

@@ -7,7 +7,7 @@ from typing import Any
 
 from glassnet.autograd import Tensor
 from glassnet.backend import get_array_module
-from glassnet.nn.module import check_number
+from glassnet.checks import check_number
 from glassnet.optim.optimizer import Optimizer
 
 __all__ = ["AdaGrad"]
@@ -52,7 +52,7 @@ class AdaGrad(Optimizer):
         super().__init__(params, lr, eps=eps)
 
     def _configure(self, eps: Any) -> None:
-        self.eps = check_number("AdaGrad", "eps", eps, lo=0.0)
+        self.eps = check_number(eps, "eps", "AdaGrad", min=0.0)
 
     def _update(self, w, g, state: dict[str, Any]) -> None:
         h = self._slot(state, "sum_sq", w)

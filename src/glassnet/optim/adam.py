@@ -8,8 +8,8 @@ from typing import Any
 
 from glassnet.autograd import Tensor
 from glassnet.backend import get_array_module
+from glassnet.checks import check_number
 from glassnet.errors import ConfigError
-from glassnet.nn.module import check_number
 from glassnet.optim.optimizer import Optimizer
 
 __all__ = ["Adam"]
@@ -68,10 +68,10 @@ class Adam(Optimizer):
         return self.beta1, self.beta2
 
     def _configure(self, beta1: Any, beta2: Any, eps: Any, weight_decay: Any) -> None:
-        beta1 = check_number("Adam", "betas[0]", beta1, lo=0.0, hi=1.0, hi_open=True)
-        beta2 = check_number("Adam", "betas[1]", beta2, lo=0.0, hi=1.0, hi_open=True)
-        eps = check_number("Adam", "eps", eps, lo=0.0)
-        self.weight_decay = check_number("Adam", "weight_decay", weight_decay, lo=0.0)
+        beta1 = check_number(beta1, "betas[0]", "Adam", min=0.0, max=1.0, max_open=True)
+        beta2 = check_number(beta2, "betas[1]", "Adam", min=0.0, max=1.0, max_open=True)
+        eps = check_number(eps, "eps", "Adam", min=0.0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", "Adam", min=0.0)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
     def _update(self, w, g, state: dict[str, Any]) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 
 from glassnet.autograd import Tensor
 from glassnet.backend import get_array_module
+from glassnet.checks import check_number
 from glassnet.errors import ConfigError, NonFiniteError
-from glassnet.nn.module import check_number
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -59,7 +59,7 @@ def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float) -> float
     Reference:
         Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural networks", ICML 2013.
     """
-    max_norm = check_number("clip_grad_norm_", "max_norm", max_norm, lo=0.0, lo_open=True)
+    max_norm = check_number(max_norm, "max_norm", "clip_grad_norm_", min=0.0, min_open=True)
     grads = _grads("clip_grad_norm_", params)
     total = math.sqrt(sum(float(get_array_module(g).sum(g.astype(np.float64) ** 2)) for g in grads))
     if not math.isfinite(total):
@@ -84,6 +84,6 @@ def clip_grad_value_(params: Iterable[Tensor] | Tensor, clip_value: float) -> No
     Raises:
         ConfigError: if ``clip_value`` is not a positive finite number or ``params`` is not Parameters.
     """
-    clip_value = check_number("clip_grad_value_", "clip_value", clip_value, lo=0.0, lo_open=True)
+    clip_value = check_number(clip_value, "clip_value", "clip_grad_value_", min=0.0, min_open=True)
     for g in _grads("clip_grad_value_", params):
         get_array_module(g).clip(g, -clip_value, clip_value, out=g)

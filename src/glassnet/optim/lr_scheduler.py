@@ -15,19 +15,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
+from glassnet.checks import check_int, check_number, check_size
 from glassnet.errors import ConfigError
-from glassnet.nn.module import check_number
 from glassnet.optim.optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
-
-
-def _positive_int(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{owner}: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 class LRScheduler:
@@ -86,9 +78,8 @@ class LRScheduler:
         if missing:
             raise ConfigError(f"{name}.load_state_dict: missing keys {missing}")
         epoch = state["last_epoch"]
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ConfigError(f"{name}.load_state_dict: last_epoch must be an int >= 0, got {epoch!r}")
-        base_lr = check_number(name, "base_lr", state["base_lr"], lo=0.0)
+        epoch = check_int(epoch, "last_epoch", f"{name}.load_state_dict", min=0)
+        base_lr = check_number(state["base_lr"], "base_lr", name, min=0.0)
         self._configure(**{h: state[h] for h in self.hyperparameters})
         self.base_lr, self.last_epoch = base_lr, int(epoch)
         self.optimizer.lr = self.lr_at(self.last_epoch)
@@ -116,8 +107,8 @@ class StepLR(LRScheduler):
         super().__init__(optimizer)
 
     def _configure(self, step_size: Any, gamma: Any) -> None:
-        step_size = _positive_int("StepLR", "step_size", step_size)
-        self.gamma = check_number("StepLR", "gamma", gamma, lo=0.0, lo_open=True)
+        step_size = check_size(step_size, "step_size", "StepLR")
+        self.gamma = check_number(gamma, "gamma", "StepLR", min=0.0, min_open=True)
         self.step_size = step_size
 
     def lr_at(self, epoch: int) -> float:
@@ -142,7 +133,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer)
 
     def _configure(self, gamma: Any) -> None:
-        self.gamma = check_number("ExponentialLR", "gamma", gamma, lo=0.0, lo_open=True)
+        self.gamma = check_number(gamma, "gamma", "ExponentialLR", min=0.0, min_open=True)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma**epoch
@@ -173,8 +164,8 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer)
 
     def _configure(self, T_max: Any, eta_min: Any) -> None:
-        T_max = _positive_int("CosineAnnealingLR", "T_max", T_max)
-        self.eta_min = check_number("CosineAnnealingLR", "eta_min", eta_min, lo=0.0)
+        T_max = check_size(T_max, "T_max", "CosineAnnealingLR")
+        self.eta_min = check_number(eta_min, "eta_min", "CosineAnnealingLR", min=0.0)
         self.T_max = T_max
 
     def lr_at(self, epoch: int) -> float:

@@ -21,8 +21,8 @@ import numpy as np
 
 from glassnet.autograd import Tensor, no_grad
 from glassnet.backend import get_array_module, to_numpy
+from glassnet.checks import check_number, check_size
 from glassnet.errors import ConfigError, ShapeError
-from glassnet.nn.module import check_number
 
 __all__ = ["Optimizer"]
 
@@ -84,7 +84,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = check_number(type(self).__name__, "lr", value, lo=0.0)
+        self._lr = check_number(value, "lr", type(self).__name__, min=0.0)
 
     def _configure(self, **hyperparameters: Any) -> None:  # pragma: no cover - every subclass overrides
         for k, v in hyperparameters.items():
@@ -179,9 +179,7 @@ class Optimizer:
                 continue
             i, slot = int(parts[1]), parts[2]
             if slot == "step":
-                if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                    raise ConfigError(f"{name}.load_state_dict: {key} must be a positive int, got {value!r}")
-                per_param[i][slot] = int(value)
+                per_param[i][slot] = check_size(value, key, f"{name}.load_state_dict")
             else:
                 array = to_numpy(value)
                 if array.shape != self.params[i].shape:

@@ -7,7 +7,7 @@ from typing import Any
 
 from glassnet.autograd import Tensor
 from glassnet.backend import get_array_module
-from glassnet.nn.module import check_number
+from glassnet.checks import check_number
 from glassnet.optim.optimizer import Optimizer
 
 __all__ = ["RMSprop"]
@@ -53,8 +53,8 @@ class RMSprop(Optimizer):
         super().__init__(params, lr, alpha=alpha, eps=eps)
 
     def _configure(self, alpha: Any, eps: Any) -> None:
-        self.alpha = check_number("RMSprop", "alpha", alpha, lo=0.0, hi=1.0, hi_open=True)
-        self.eps = check_number("RMSprop", "eps", eps, lo=0.0)
+        self.alpha = check_number(alpha, "alpha", "RMSprop", min=0.0, max=1.0, max_open=True)
+        self.eps = check_number(eps, "eps", "RMSprop", min=0.0)
 
     def _update(self, w, g, state: dict[str, Any]) -> None:
         h = self._slot(state, "square_avg", w)

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from glassnet.autograd import Tensor
+from glassnet.checks import check_bool, check_number
 from glassnet.errors import ConfigError
-from glassnet.nn.module import check_number
 from glassnet.optim.optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -64,12 +64,11 @@ class SGD(Optimizer):
         super().__init__(params, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
 
     def _configure(self, momentum: Any, nesterov: Any, weight_decay: Any) -> None:
-        momentum = check_number("SGD", "momentum", momentum, lo=0.0, hi=1.0, hi_open=True)
-        if not isinstance(nesterov, bool):
-            raise ConfigError(f"SGD: nesterov must be a bool, got {nesterov!r}")
+        momentum = check_number(momentum, "momentum", "SGD", min=0.0, max=1.0, max_open=True)
+        nesterov = check_bool(nesterov, "nesterov", "SGD")
         if nesterov and momentum == 0.0:
             raise ConfigError("SGD: nesterov=True needs momentum > 0, got momentum=0")
-        self.weight_decay = check_number("SGD", "weight_decay", weight_decay, lo=0.0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", "SGD", min=0.0)
         self.momentum, self.nesterov = momentum, nesterov
 
     def _required_slots(self, state) -> tuple[str, ...]:

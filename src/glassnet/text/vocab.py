@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from glassnet.checks import check_size
 from glassnet.errors import ConfigError, DataError, DTypeError, ShapeError
 
 __all__ = ["Vocabulary", "pad_sequences", "PAD", "UNK", "BOS", "EOS", "SPECIALS"]
@@ -54,8 +55,7 @@ class Vocabulary:
             ConfigError: for ``min_freq < 1``, a ``max_size`` smaller than the specials, or a sentence that is a
                 str rather than a token list.
         """
-        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
-            raise ConfigError(f"Vocabulary.build: min_freq must be an int >= 1, got {min_freq!r}")
+        min_freq = check_size(min_freq, "min_freq", "Vocabulary.build")
         if max_size is not None and (not isinstance(max_size, int) or max_size < len(specials)):
             raise ConfigError(f"Vocabulary.build: max_size must be an int >= {len(specials)} (the specials), "
                               f"got {max_size!r}")

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from glassnet import nn
+from glassnet.checks import check_number
 from glassnet.errors import ConfigError
 
 __all__ = ["MLP", "ACTIVATIONS"]
@@ -51,8 +52,7 @@ class MLP(nn.Module):
             raise ConfigError(f"MLP: sizes must be a list of at least two ints >= 1 ([D, H..., K]), got {sizes!r}")
         if activation not in ACTIVATIONS:
             raise ConfigError(f"MLP: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ConfigError(f"MLP: dropout must be a number in [0, 1), got {dropout!r}")
+        dropout = check_number(dropout, "dropout", "MLP", min=0.0, max=1.0, max_open=True)
         gen = nn.init.as_generator(rng, "MLP: rng")
         # separate streams: changing the dropout rate never changes the initial weights
         init_rng, drop_rng = gen.spawn(2)

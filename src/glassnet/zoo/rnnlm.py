@@ -9,6 +9,7 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn, no_grad
+from glassnet.checks import check_int
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn import init
 
@@ -96,8 +97,7 @@ class RNNLM(nn.Module):
             raise ConfigError(
                 f"RNNLM.generate: prefix ids must be in [0, {self.vocab_size}), got {ids.min()}..{ids.max()}"
             )
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ConfigError(f"RNNLM.generate: n must be an int >= 0, got {n!r}")
+        n = check_int(n, "n", "RNNLM.generate", min=0)
         if not temperature >= 0:
             raise ConfigError(f"RNNLM.generate: temperature must be >= 0, got {temperature!r}")
         rng = init.as_generator(rng, "RNNLM.generate: rng")

@@ -24,6 +24,7 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn, no_grad
+from glassnet.checks import check_number, check_size
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn import init
 
@@ -167,11 +168,8 @@ class Seq2Seq(nn.Module):
             list of N token-id lists (without ``<bos>`` and ``<eos>``).
         """
         _check_max_len(max_len)
-        if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
-            raise ConfigError(f"beam_search: beam must be an int >= 1, got {beam!r}")
-        if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float, np.number)) \
-                or not np.isfinite(length_penalty):
-            raise ConfigError(f"beam_search: length_penalty must be a finite number, got {length_penalty!r}")
+        beam = check_size(beam, "beam", "beam_search")
+        length_penalty = check_number(length_penalty, "length_penalty", "beam_search")
         src = np.asarray(src)
         if src.ndim != 2:
             raise ShapeError(f"Seq2Seq: src must be (N, S) token ids, got shape {src.shape}")
@@ -213,8 +211,7 @@ class Seq2Seq(nn.Module):
 
 
 def _check_max_len(max_len) -> None:
-    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-        raise ConfigError(f"Seq2Seq: max_len must be an int >= 1, got {max_len!r}")
+    check_size(max_len, "max_len", "Seq2Seq")
 
 
 def _until_eos(row: np.ndarray, eos: int) -> list[int]:

@@ -26,6 +26,7 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn
+from glassnet.checks import check_size
 from glassnet.errors import ConfigError, DataError, ShapeError
 from glassnet.text import Vocabulary
 
@@ -315,8 +316,7 @@ def train_word2vec(
     if cbow_update not in ("word2vec", "exact"):
         raise ConfigError(f"train_word2vec: cbow_update must be 'word2vec' or 'exact', got {cbow_update!r}")
     for name, v in (("window", window), ("negative", negative), ("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ConfigError(f"train_word2vec: {name} must be an int >= 1, got {v!r}")
+        check_size(v, name, "train_word2vec")
     V = model.W_in.shape[0]
     counts = np.asarray(counts, dtype=np.float64)
     if counts.shape != (V,):
@@ -395,8 +395,7 @@ class WordVectors:
         return float(self.unit[self._id(a)] @ self.unit[self._id(b)])
 
     def _top(self, query: np.ndarray, exclude: set[int], topn: int) -> list[tuple[str, float]]:
-        if isinstance(topn, bool) or not isinstance(topn, (int, np.integer)) or topn < 1:
-            raise ConfigError(f"WordVectors: topn must be an int >= 1, got {topn!r}")
+        topn = check_size(topn, "topn", "WordVectors")
         sims = self.unit @ (query / max(np.linalg.norm(query), 1e-300))  # (V,)
         sims[list(exclude)] = -np.inf
         best = np.argsort(-sims, kind="stable")[:topn]

@@ -11,6 +11,7 @@ import datetime as dt
 
 import numpy as np
 
+from glassnet.checks import check_int
 from glassnet.errors import ConfigError
 
 __all__ = ["load_dates", "DATE_FORMATS"]
@@ -57,8 +58,7 @@ def load_dates(n: int, rng=None, formats=DATE_FORMATS, start: str = "1950-01-01"
     Raises:
         ConfigError: for ``n < 0``, an unknown format, or an empty date range.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ConfigError(f"load_dates: n must be an int >= 0, got {n!r}")
+    n = check_int(n, "n", "load_dates", min=0)
     bad = [f for f in formats if f not in DATE_FORMATS]
     if bad or not formats:
         raise ConfigError(f"load_dates: formats must be a non-empty subset of {', '.join(DATE_FORMATS)}, "

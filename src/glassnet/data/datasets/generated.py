@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.checks import check_int, check_size
 from glassnet.errors import ConfigError
 
 __all__ = ["binary_addition", "adding_problem", "appears_later", "appears_later_ceiling"]
@@ -27,12 +28,6 @@ def _generator(rng) -> np.random.Generator:
     if rng is None or isinstance(rng, (int, np.integer)):
         return np.random.default_rng(rng)
     raise ConfigError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
-
-
-def _positive_int(name: str, fn: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{fn}: {name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _bits_lsb_first(values: np.ndarray, bits: int) -> np.ndarray:
@@ -60,7 +55,7 @@ def binary_addition(n: int | None = None, bits: int = 8, rng=None):
     Raises:
         ConfigError: if ``bits`` is not in 1..20 or ``n`` exceeds the number of distinct pairs.
     """
-    bits = _positive_int("bits", "binary_addition", bits)
+    bits = check_size(bits, "bits", "binary_addition")
     if bits > 20:
         raise ConfigError(f"binary_addition: bits must be <= 20, got {bits}")
     half = 1 << (bits - 1)
@@ -68,7 +63,7 @@ def binary_addition(n: int | None = None, bits: int = 8, rng=None):
     if n is None:
         index = np.arange(total, dtype=np.int64)
     else:
-        n = _positive_int("n", "binary_addition", n)
+        n = check_size(n, "n", "binary_addition")
         if n > total:
             raise ConfigError(f"binary_addition: n must be <= {total} distinct pairs for bits={bits}, got {n}")
         index = _generator(rng).choice(total, size=n, replace=False).astype(np.int64)
@@ -100,8 +95,8 @@ def adding_problem(n: int, T: int, rng=None):
     Raises:
         ConfigError: if ``n < 1`` or ``T < 2``.
     """
-    n = _positive_int("n", "adding_problem", n)
-    T = _positive_int("T", "adding_problem", T, minimum=2)
+    n = check_size(n, "n", "adding_problem")
+    T = check_int(T, "T", "adding_problem", min=2)
     g = _generator(rng)
     values = g.random((n, T))  # (N, T)
     half = T // 2
@@ -137,9 +132,9 @@ def appears_later(n: int, T: int, K: int, rng=None):
     Raises:
         ConfigError: if ``n < 1``, ``T < 1`` or ``K < 2``.
     """
-    n = _positive_int("n", "appears_later", n)
-    T = _positive_int("T", "appears_later", T)
-    K = _positive_int("K", "appears_later", K, minimum=2)
+    n = check_size(n, "n", "appears_later")
+    T = check_size(T, "T", "appears_later")
+    K = check_int(K, "K", "appears_later", min=2)
     x = _generator(rng).integers(0, K, size=(n, T), dtype=np.int64)  # (N, T)
     same = x[:, :, None] == x[:, None, :]  # (N, T, T): same[i, t, s] = x_t == x_s
     later = np.triu(np.ones((T, T), dtype=bool), k=1)  # s > t
@@ -157,7 +152,7 @@ def appears_later_ceiling(T: int, K: int) -> float:
     Raises:
         ConfigError: if ``T < 1`` or ``K < 2``.
     """
-    T = _positive_int("T", "appears_later_ceiling", T)
-    K = _positive_int("K", "appears_later_ceiling", K, minimum=2)
+    T = check_size(T, "T", "appears_later_ceiling")
+    K = check_int(K, "K", "appears_later_ceiling", min=2)
     p = 1.0 - (1.0 - 1.0 / K) ** (T - 1 - np.arange(T))
     return float(np.maximum(p, 1.0 - p).mean())
