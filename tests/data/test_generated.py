@@ -72,7 +72,7 @@ def test_appears_later_ceiling_matches_the_best_positional_guess():
         (lambda: binary_addition(n=17, bits=3), r"n must be <= 16 distinct pairs for bits=3, got 17"),
         (lambda: adding_problem(10, 1), r"adding_problem: T must be an int >= 2, got 1"),
         (lambda: adding_problem(0, 5), r"adding_problem: n must be an int >= 1, got 0"),
-        (lambda: adding_problem(5, 5, rng="seed"), r"rng must be a numpy Generator, an int seed or None, got str"),
+        (lambda: adding_problem(5, 5, rng="seed"), r"rng: expected a numpy.random.Generator, an int seed or None"),
         (lambda: appears_later(4, 5, 1), r"appears_later: K must be an int >= 2, got 1"),
         (lambda: appears_later_ceiling(0, 3), r"appears_later_ceiling: T must be an int >= 1, got 0"),
     ],

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from collections.abc import Iterator
 
 import numpy as np
 
-from glassnet.checks import check_int, check_size
+from glassnet.checks import as_generator, check_int, check_size
 from glassnet.data.dataset import ArrayDataset
 from glassnet.errors import ConfigError, ShapeError
 
@@ -62,10 +61,7 @@ class DataLoader:
         for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise ConfigError(f"DataLoader: {name} must be a bool, got {flag!r}")
-        if rng is not None and not isinstance(rng, np.random.Generator) and (
-            isinstance(rng, bool) or not isinstance(rng, numbers.Integral) or rng < 0
-        ):
-            raise ConfigError(f"DataLoader: rng must be a numpy Generator, an int seed >= 0 or None, got {rng!r}")
+        rng = as_generator(rng, "DataLoader: rng")
         if transform is not None and not callable(transform):
             raise ConfigError(f"DataLoader: transform must be callable as transform(x, rng), got {transform!r}")
         self.dataset = dataset
@@ -73,7 +69,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.rng = rng
         self._epoch_start_state: dict | None = None  # generator state before this epoch's permutation
         self._batches_done = 0  # batches of the current epoch already handed out
         self._skip = 0  # batches to skip at the start of the next pass (set by load_state_dict)

@@ -1,8 +1,10 @@
 """Dropout (inverted): zero each element with probability p, scale the rest by 1/(1 - p).
 
-The mask is drawn from a NumPy Generator (or a seed), never from global
-state. Without an ``rng`` a module-level Generator seeded from OS entropy is
-used, so such runs differ from each other: a deterministic run passes ``rng``.
+The mask is drawn from a NumPy Generator (or a seed). Without an ``rng`` the
+mask comes from :func:`glassnet.checks.as_generator` ``(None)``: fresh OS
+entropy, or, after ``glassnet.manual_seed(s)``, the next stream of ``s`` (so a
+script that calls ``manual_seed`` once is reproducible). Passing ``rng`` is the
+recommended way to a deterministic run.
 """
 
 from __future__ import annotations
@@ -10,24 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd import Function, Tensor, as_tensor
-from glassnet.checks import check_bool, check_number
-from glassnet.errors import ConfigError, DTypeError
+from glassnet.checks import as_generator, check_bool, check_number
+from glassnet.errors import DTypeError
 
 __all__ = ["dropout"]
-
-# Used only when the caller passes no rng; seeded from OS entropy (not reproducible).
-_default_rng = np.random.default_rng()
-
-
-def _generator(rng) -> np.random.Generator:
-    if rng is None:
-        return _default_rng
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise ConfigError(f"dropout: rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}")
-
 
 class Dropout(Function):
     def __init__(self, p: float, rng: np.random.Generator):
@@ -68,9 +56,10 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
         p: probability of zeroing an element, in ``[0, 1)``.
         training: apply dropout (True) or return ``x`` unchanged (False).
         rng: ``numpy.random.Generator`` (advanced by the draw), an int seed
-            (a fresh Generator: the same seed gives the same mask), or None
-            for a module-level Generator seeded from OS entropy; pass one for a
-            deterministic run.
+            (a fresh Generator: the same seed gives the same mask), or None:
+            OS entropy, or the next stream of :func:`glassnet.manual_seed` if it
+            was called (an identity call, ``training=False`` or ``p == 0``,
+            draws no stream).
 
     Raises:
         ConfigError: if ``p`` is not in ``[0, 1)``, ``training`` is not a bool or ``rng`` is of the wrong kind.
@@ -81,7 +70,7 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
     training = check_bool(training, "training", "dropout")
     if x.dtype.kind != "f":
         raise DTypeError(f"dropout: x must be a float array (float32 or float64), got dtype {x.dtype}")
-    gen = _generator(rng)
+    gen = None if rng is None else as_generator(rng, "dropout: rng")  # a bad rng fails even when unused
     if not training or p == 0:
         return x
-    return Dropout(float(p), gen).apply(x)
+    return Dropout(p, as_generator(None) if gen is None else gen).apply(x)

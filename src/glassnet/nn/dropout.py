@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassnet import functional as F
-from glassnet.checks import check_number
-from glassnet.nn import init
+from glassnet.checks import as_generator, check_number
 from glassnet.nn.module import Module
 
 __all__ = ["Dropout"]
@@ -34,7 +33,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng: Any = None) -> None:
         super().__init__()
         self.p = check_number(p, "p", "Dropout", min=0.0, max=1.0, max_open=True)
-        self.rng = init.as_generator(rng, "Dropout: rng")
+        self.rng = as_generator(rng, "Dropout: rng")
 
     def forward(self, x: Any) -> Any:
         return F.dropout(x, p=self.p, training=self.training, rng=self.rng)

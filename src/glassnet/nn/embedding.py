@@ -8,7 +8,7 @@ import numpy as np
 
 from glassnet import functional as F
 from glassnet.autograd import Tensor
-from glassnet.checks import check_int, check_size
+from glassnet.checks import as_generator, check_int, check_size
 from glassnet.nn import init
 from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
@@ -50,7 +50,7 @@ class Embedding(Module):
         if padding_idx is not None:
             padding_idx = check_int(padding_idx, "padding_idx", "Embedding", min=-V, max=V - 1) % V
         self.padding_idx = padding_idx
-        W = init.normal((V, E), 1.0, init.as_generator(rng, "Embedding: rng"))  # (V, E)
+        W = init.normal((V, E), 1.0, as_generator(rng, "Embedding: rng"))  # (V, E)
         if padding_idx is not None:
             W[padding_idx] = 0.0
         self.W = Parameter(W)

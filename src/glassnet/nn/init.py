@@ -1,7 +1,8 @@
 """Weight initialisation: functions that return a fresh array of a given shape.
 
-Every random initialiser takes ``rng``, a ``numpy.random.Generator`` or an int
-seed (never the global NumPy state), and draws in float64 before casting to
+Every random initialiser takes ``rng``, a ``numpy.random.Generator``, an int
+seed or None (see :func:`glassnet.checks.as_generator`; never the global NumPy
+state), and draws in float64 before casting to
 ``dtype`` (default: :func:`glassnet.get_default_dtype`, float32), so the same
 seed gives the same numbers, up to rounding, in float32 and float64.
 
@@ -25,30 +26,13 @@ from typing import Any
 import numpy as np
 
 from glassnet.backend import FLOAT_DTYPES, get_default_dtype
-from glassnet.checks import check_number, check_size
+from glassnet.checks import as_generator, check_number, check_size
 from glassnet.errors import ConfigError, ShapeError
 
 __all__ = [
-    "as_generator", "fans", "zeros", "uniform", "normal",
+    "fans", "zeros", "uniform", "normal",
     "xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "linear_uniform",
 ]
-
-
-def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
-    """Return ``rng`` as a Generator: a Generator is returned as is, an int seeds a new one, None is fresh entropy.
-
-    Raises:
-        ConfigError: for anything else (e.g. the legacy ``np.random.RandomState``) or a negative seed.
-    """
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        return np.random.default_rng()
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ConfigError(f"{name}: a seed must be >= 0, got {rng}")
-        return np.random.default_rng(int(rng))
-    raise ConfigError(f"{name}: expected a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
 
 
 def _shape(name: str, shape: Any) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from glassnet import functional as F
 from glassnet.autograd import as_tensor
-from glassnet.checks import check_size
+from glassnet.checks import as_generator, check_size
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn import init
 from glassnet.nn.module import Module
@@ -48,7 +48,7 @@ class Linear(Module):
         self.out_features = check_size(out_features, "out_features", "Linear")
         if not isinstance(bias, (bool, np.bool_)):
             raise ConfigError(f"Linear: bias must be a bool, got {bias!r}")
-        rng = init.as_generator(rng, "Linear: rng")
+        rng = as_generator(rng, "Linear: rng")
         D, H = self.in_features, self.out_features
         self.W = Parameter(init.linear_uniform((D, H), D, rng))  # (D, H)
         self.b = Parameter(init.linear_uniform((H,), D, rng)) if bias else None  # (H,)

@@ -15,7 +15,7 @@ import numpy as np
 
 from glassnet import functional as F
 from glassnet.autograd import as_tensor
-from glassnet.checks import check_int, check_number, check_size
+from glassnet.checks import as_generator, check_int, check_number, check_size
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn import init
 from glassnet.nn.module import Module
@@ -58,7 +58,7 @@ class _Recurrent(Module):
         self.stateful = bool(stateful)
         self.record_grad = bool(record_grad)
         self.num_directions = 2 if self.bidirectional else 1
-        self.rng = init.as_generator(rng, f"{name}: rng")
+        self.rng = as_generator(rng, f"{name}: rng")
         self._state = None
         self.grad_h: dict[tuple[int, int], np.ndarray] = {}
 

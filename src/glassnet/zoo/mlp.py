@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from glassnet import nn
-from glassnet.checks import check_number
+from glassnet.checks import as_generator, check_number
 from glassnet.errors import ConfigError
 
 __all__ = ["MLP", "ACTIVATIONS"]
@@ -53,7 +53,7 @@ class MLP(nn.Module):
         if activation not in ACTIVATIONS:
             raise ConfigError(f"MLP: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         dropout = check_number(dropout, "dropout", "MLP", min=0.0, max=1.0, max_open=True)
-        gen = nn.init.as_generator(rng, "MLP: rng")
+        gen = as_generator(rng, "MLP: rng")
         # separate streams: changing the dropout rate never changes the initial weights
         init_rng, drop_rng = gen.spawn(2)
         self.sizes, self.activation, self.dropout = [int(s) for s in sizes], activation, float(dropout)

@@ -9,9 +9,8 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn, no_grad
-from glassnet.checks import check_int
+from glassnet.checks import as_generator, check_int
 from glassnet.errors import ConfigError, ShapeError
-from glassnet.nn import init
 
 __all__ = ["RNNLM", "perplexity", "batchify"]
 
@@ -55,7 +54,7 @@ class RNNLM(nn.Module):
         super().__init__()
         if cell not in _LAYERS:
             raise ConfigError(f"RNNLM: cell must be one of {', '.join(_LAYERS)}, got {cell!r}")
-        rng = init.as_generator(rng, "RNNLM: rng")
+        rng = as_generator(rng, "RNNLM: rng")
         self.cell = cell
         self.vocab_size = vocab_size
         self.embed = nn.Embedding(vocab_size, embed_dim, rng=rng)
@@ -100,7 +99,7 @@ class RNNLM(nn.Module):
         n = check_int(n, "n", "RNNLM.generate", min=0)
         if not temperature >= 0:
             raise ConfigError(f"RNNLM.generate: temperature must be >= 0, got {temperature!r}")
-        rng = init.as_generator(rng, "RNNLM.generate: rng")
+        rng = as_generator(rng, "RNNLM.generate: rng")
         was_training, stateful, carried = self.training, self.rec.stateful, self.rec._state
         self.eval()
         self.rec.stateful = False  # thread the state by hand; leave the carried one untouched

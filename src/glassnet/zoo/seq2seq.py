@@ -24,7 +24,7 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn, no_grad
-from glassnet.checks import check_number, check_size
+from glassnet.checks import as_generator, check_number, check_size
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn import init
 
@@ -53,7 +53,7 @@ class Seq2Seq(nn.Module):
         if attention is not None and attention not in ATTENTION_SCORES:
             raise ConfigError(f"Seq2Seq: attention must be None or one of {', '.join(ATTENTION_SCORES)}, "
                               f"got {attention!r}")
-        rng = init.as_generator(rng, "Seq2Seq: rng")
+        rng = as_generator(rng, "Seq2Seq: rng")
         self.attention = attention
         self.bos_id, self.eos_id, self.pad_id = bos_id, eos_id, pad_id
         self.hidden_size = hidden

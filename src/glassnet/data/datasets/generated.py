@@ -16,18 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.checks import check_int, check_size
+from glassnet.checks import as_generator, check_int, check_size
 from glassnet.errors import ConfigError
 
 __all__ = ["binary_addition", "adding_problem", "appears_later", "appears_later_ceiling"]
-
-
-def _generator(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise ConfigError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
 
 
 def _bits_lsb_first(values: np.ndarray, bits: int) -> np.ndarray:
@@ -66,7 +58,7 @@ def binary_addition(n: int | None = None, bits: int = 8, rng=None):
         n = check_size(n, "n", "binary_addition")
         if n > total:
             raise ConfigError(f"binary_addition: n must be <= {total} distinct pairs for bits={bits}, got {n}")
-        index = _generator(rng).choice(total, size=n, replace=False).astype(np.int64)
+        index = as_generator(rng).choice(total, size=n, replace=False).astype(np.int64)
     a, b = index // half, index % half
     x = np.stack([_bits_lsb_first(a, bits), _bits_lsb_first(b, bits)], axis=-1).astype(np.float32)  # (N, T, 2)
     t = _bits_lsb_first(a + b, bits)  # (N, T)
@@ -97,7 +89,7 @@ def adding_problem(n: int, T: int, rng=None):
     """
     n = check_size(n, "n", "adding_problem")
     T = check_int(T, "T", "adding_problem", min=2)
-    g = _generator(rng)
+    g = as_generator(rng)
     values = g.random((n, T))  # (N, T)
     half = T // 2
     first = g.integers(0, half, size=n)
@@ -135,7 +127,7 @@ def appears_later(n: int, T: int, K: int, rng=None):
     n = check_size(n, "n", "appears_later")
     T = check_size(T, "T", "appears_later")
     K = check_int(K, "K", "appears_later", min=2)
-    x = _generator(rng).integers(0, K, size=(n, T), dtype=np.int64)  # (N, T)
+    x = as_generator(rng).integers(0, K, size=(n, T), dtype=np.int64)  # (N, T)
     same = x[:, :, None] == x[:, None, :]  # (N, T, T): same[i, t, s] = x_t == x_s
     later = np.triu(np.ones((T, T), dtype=bool), k=1)  # s > t
     y = (same & later).any(axis=2).astype(np.int64)  # (N, T)
