@@ -4,6 +4,7 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet.errors import ConfigError, DTypeError, ShapeError
+from glassnet.text import UnigramSampler
 from tests.helpers import Case, run_case, torch
 
 
@@ -56,7 +57,7 @@ def test_loss_is_finite_for_huge_scores():
 
 def test_unigram_sampler_follows_power_075():
     counts = np.array([100, 10, 1, 0])
-    s = F.UnigramSampler(counts, rng=0)
+    s = UnigramSampler(counts, rng=0)
     expected = counts**0.75 / (counts**0.75).sum()
     np.testing.assert_allclose(s.probs, expected, rtol=1e-12)
     draws = s.sample((200_000,))
@@ -64,8 +65,8 @@ def test_unigram_sampler_follows_power_075():
     freq = np.bincount(draws, minlength=4) / draws.size
     np.testing.assert_allclose(freq, expected, atol=0.005)
     # same seed, same draws
-    np.testing.assert_array_equal(F.UnigramSampler(counts, rng=0).sample((5, 3)),
-                                  F.UnigramSampler(counts, rng=np.random.default_rng(0)).sample((5, 3)))
+    np.testing.assert_array_equal(UnigramSampler(counts, rng=0).sample((5, 3)),
+                                  UnigramSampler(counts, rng=np.random.default_rng(0)).sample((5, 3)))
 
 
 def test_bad_inputs_raise_readable_errors():
@@ -82,6 +83,6 @@ def test_bad_inputs_raise_readable_errors():
     with pytest.raises(ConfigError, match="reduction must be one of mean, sum, none"):
         F.negative_sampling_loss(h, W, t, n, reduction="avg")
     with pytest.raises(ConfigError, match="counts must be finite, non-negative and not all zero"):
-        F.UnigramSampler([0, 0])
+        UnigramSampler([0, 0])
     with pytest.raises(ShapeError, match="counts must be a non-empty"):
-        F.UnigramSampler(np.ones((2, 2)))
+        UnigramSampler(np.ones((2, 2)))

@@ -8,20 +8,18 @@ product, so a step touches k + 1 rows of ``W_out`` instead of V::
 
     ℓ = -log σ(h · w_target) - Σ_{j=1..k} log σ(-h · w_neg_j)
 
-:class:`UnigramSampler` draws the negatives.
+:class:`glassnet.text.UnigramSampler` draws the negatives (sampling is not
+differentiable, so it lives in :mod:`glassnet.text.sampling`).
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from glassnet.autograd import Function, Tensor, as_tensor
-from glassnet.checks import check_number
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.activation import require_float, sigmoid_array
 from glassnet.functional.loss import _reduce, _spread
 
-__all__ = ["negative_sampling_loss", "UnigramSampler"]
+__all__ = ["negative_sampling_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -126,62 +124,3 @@ def negative_sampling_loss(h, W_out, targets, negatives, reduction: str = "mean"
         if x.size and (x.data.min() < 0 or x.data.max() >= V):
             raise ShapeError(f"{name}: {arg} must be in [0, V) with V == {V}")
     return NegativeSamplingLoss(reduction).apply(h, W, t, neg)
-
-
-class UnigramSampler:
-    """Draws negative words from the smoothed unigram distribution ``P(w) = c_w^α / Σ_v c_v^α`` (α = 0.75).
-
-    Raising counts to 3/4 flattens the distribution: rare words are drawn more often than their frequency,
-    frequent ones less (Mikolov et al. 2013, section 2.2). Draws use Walker's alias method (Vose's
-    construction): exact, O(1) a draw (one uniform column, one coin against its threshold), where
-    word2vec.c approximates ``P`` with a table of 10^8 slots.
-
-    Args:
-        counts: ``(V,)`` non-negative word counts (index = word id).
-        power: the exponent α (0.75 in the paper; 1 = raw frequencies, 0 = uniform over seen words).
-        rng: a ``numpy.random.Generator`` or an int seed (None: fresh entropy).
-
-    Raises:
-        ShapeError: if ``counts`` is not 1-D.
-        ConfigError: if a count is negative or all are zero, or ``power`` is not finite.
-    """
-
-    def __init__(self, counts, power: float = 0.75, rng=None):
-        counts = np.asarray(counts, dtype=np.float64)
-        if counts.ndim != 1 or counts.size == 0:
-            raise ShapeError(f"UnigramSampler: counts must be a non-empty (V,) array, got shape {counts.shape}")
-        if (counts < 0).any() or not np.isfinite(counts).all() or counts.sum() == 0:
-            raise ConfigError("UnigramSampler: counts must be finite, non-negative and not all zero")
-        power = check_number(power, "power", "UnigramSampler")
-        weights = np.where(counts > 0, counts, 0.0) ** power * (counts > 0)  # unseen words are never drawn
-        self.probs = weights / weights.sum()  # (V,)
-        self._threshold, self._alias = _alias_table(self.probs)
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-
-    def sample(self, shape) -> np.ndarray:
-        """Word ids of the given shape, int64, i.i.d. from ``probs`` (a negative may equal its target)."""
-        column = self.rng.integers(0, len(self.probs), shape)
-        keep = self.rng.random(shape) < self._threshold[column]
-        return np.where(keep, column, self._alias[column])
-
-
-def _alias_table(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vose's alias table: column ``i`` keeps ``i`` with probability ``threshold[i]``, else gives ``alias[i]``.
-
-    Each of the V columns holds mass 1/V: an under-full word is topped up from an over-full one.
-    """
-    V = len(probs)
-    scaled = probs * V
-    threshold = np.ones(V)
-    alias = np.arange(V, dtype=np.int64)
-    small = [i for i in range(V) if scaled[i] < 1.0]
-    large = [i for i in range(V) if scaled[i] >= 1.0]
-    while small and large:
-        s, g = small.pop(), large.pop()
-        threshold[s], alias[s] = scaled[s], g
-        scaled[g] -= 1.0 - scaled[s]
-        (small if scaled[g] < 1.0 else large).append(g)
-    # columns left over by rounding keep threshold 1, except a word of probability 0: never drawn
-    zero = probs == 0
-    threshold[zero], alias[zero] = 0.0, int(np.argmax(probs))
-    return threshold, alias

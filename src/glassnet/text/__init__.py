@@ -5,11 +5,13 @@
 * :func:`whitespace_tokenize` for pre-tokenised corpora (PTB, small_parallel_enja);
   :class:`JapaneseTokenizer` for raw Japanese (janome, the optional extra ``glassnet[ja]``).
 * :func:`corpus_bleu`: corpus BLEU by sacrebleu, never our own re-implementation.
+* :class:`UnigramSampler`: negative words from the smoothed unigram distribution (word2vec).
 """
 
 from glassnet.text.bleu import corpus_bleu
+from glassnet.text.sampling import UnigramSampler
 from glassnet.text.tokenize import JapaneseTokenizer, whitespace_tokenize
 from glassnet.text.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocabulary, pad_sequences
 
 __all__ = ["Vocabulary", "pad_sequences", "PAD", "UNK", "BOS", "EOS", "SPECIALS",
-           "whitespace_tokenize", "JapaneseTokenizer", "corpus_bleu"]
+           "whitespace_tokenize", "JapaneseTokenizer", "corpus_bleu", "UnigramSampler"]

@@ -29,6 +29,7 @@ from glassnet import nn
 from glassnet.checks import check_size
 from glassnet.errors import ConfigError, DataError, ShapeError
 from glassnet.text import Vocabulary
+from glassnet.text.sampling import UnigramSampler
 
 __all__ = ["Word2Vec", "WordVectors", "Word2VecStats", "train_word2vec", "subsample", "skipgram_pairs",
            "cbow_windows"]
@@ -322,7 +323,7 @@ def train_word2vec(
     if counts.shape != (V,):
         raise ShapeError(f"train_word2vec: counts must be (V,) with V == {V}, got {counts.shape}")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    sampler = F.UnigramSampler(counts, rng=rng)
+    sampler = UnigramSampler(counts, rng=rng)
     arrays = [np.asarray(s) for s in sentences]
     for i, a in enumerate(arrays):  # a negative id would wrap around to the last rows, silently
         if a.ndim != 1 or (a.size and (a.dtype.kind not in "iu" or a.min() < 0 or a.max() >= V)):
