@@ -4,7 +4,8 @@ import pytest
 
 from glassnet.autograd import Tensor
 from glassnet.errors import ConfigError, ShapeError
-from glassnet.rl.dqn import DQN, ReplayBuffer, huber_loss, q_regression_loss, td_targets, train_dqn
+from glassnet.functional import huber_loss
+from glassnet.rl.dqn import DQN, ReplayBuffer, q_regression_loss, td_targets, train_dqn
 
 from .conftest import Line
 

@@ -16,12 +16,15 @@ training.
 
 from __future__ import annotations
 
+import numpy as np
+
 from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.checks import check_int
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.activation import log_softmax_array, require_float, sigmoid_array
 
-__all__ = ["mean_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "gaussian_kl_divergence"]
+__all__ = ["mean_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "gaussian_kl_divergence",
+           "huber_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -286,3 +289,31 @@ def gaussian_kl_divergence(mean, ln_var, reduction: str = "sum") -> Tensor:
     _check_reduction(name, reduction)
     return GaussianKLDivergence(reduction).apply(mean, ln_var)
 
+
+def huber_loss(x, y, delta: float = 1.0) -> Tensor:
+    """Mean Huber loss of ``d = x - y``: ``d²/2`` for ``|d| <= delta``, ``delta (|d| - delta/2)`` beyond.
+
+    Built from differentiable pieces: with ``c = clip(d, -delta, delta)``,
+    ``huber(d) = c²/2 + delta * sign(d) * (d - c)``; the gradient is ``d`` inside and
+    ``delta * sign(d)`` outside (``sign`` is a constant). Equals PyTorch's
+    ``torch.nn.functional.huber_loss(x, y, delta=delta)``.
+
+    Args:
+        x, y: Tensors or arrays of one shape (y usually a constant target).
+        delta: > 0.
+
+    Raises:
+        ShapeError: for different shapes; ConfigError for delta <= 0.
+    """
+    if not delta > 0:
+        raise ConfigError(f"huber_loss: delta must be > 0, got {delta}")
+    x_shape, y_shape = tuple(np.shape(getattr(x, "data", x))), tuple(np.shape(getattr(y, "data", y)))
+    if x_shape != y_shape:
+        raise ShapeError(f"huber_loss: x and y must have one shape, got {x_shape} and {y_shape}")
+    from glassnet.functional.arithmetic import clip, sub
+    from glassnet.functional.reduction import mean
+
+    d = sub(x, y)
+    c = clip(d, -delta, delta)
+    sign = np.sign(d.data)
+    return mean(0.5 * c * c + (delta * sign) * (d - c))

@@ -35,7 +35,7 @@ from glassnet.rl.networks import mlp
 from glassnet.rl.schedules import as_schedule
 from glassnet.train.step import train_step
 
-__all__ = ["Batch", "ReplayBuffer", "td_targets", "huber_loss", "q_regression_loss", "DQN", "train_dqn"]
+__all__ = ["Batch", "ReplayBuffer", "td_targets", "q_regression_loss", "DQN", "train_dqn"]
 
 
 @dataclass
@@ -118,32 +118,6 @@ def td_targets(q_next: np.ndarray, rewards: np.ndarray, terminated: np.ndarray, 
     return (np.asarray(rewards, dtype=q_next.dtype) + gamma * not_done * q_next.max(-1)).astype(q_next.dtype)
 
 
-def huber_loss(x, y, delta: float = 1.0) -> Tensor:
-    """Mean Huber loss of ``d = x - y``: ``d²/2`` for ``|d| <= delta``, ``delta (|d| - delta/2)`` beyond.
-
-    Built from differentiable pieces: with ``c = clip(d, -delta, delta)``,
-    ``huber(d) = c²/2 + delta * sign(d) * (d - c)``; the gradient is ``d`` inside and
-    ``delta * sign(d)`` outside (``sign`` is a constant). Equals PyTorch's
-    ``torch.nn.functional.huber_loss(x, y, delta=delta)``.
-
-    Args:
-        x, y: Tensors or arrays of one shape (y usually a constant target).
-        delta: > 0.
-
-    Raises:
-        ShapeError: for different shapes; ConfigError for delta <= 0.
-    """
-    if not delta > 0:
-        raise ConfigError(f"huber_loss: delta must be > 0, got {delta}")
-    x_shape, y_shape = tuple(np.shape(getattr(x, "data", x))), tuple(np.shape(getattr(y, "data", y)))
-    if x_shape != y_shape:
-        raise ShapeError(f"huber_loss: x and y must have one shape, got {x_shape} and {y_shape}")
-    d = F.sub(x, y)
-    c = F.clip(d, -delta, delta)
-    sign = np.sign(d.data)
-    return F.mean(0.5 * c * c + (delta * sign) * (d - c))
-
-
 def q_regression_loss(q: Tensor, actions, targets, loss: str = "huber") -> Tensor:
     """``mean_i loss(q[i, a_i] - y_i)`` on the actions taken: the DQN loss.
 
@@ -163,7 +137,7 @@ def q_regression_loss(q: Tensor, actions, targets, loss: str = "huber") -> Tenso
     q_a = F.getitem(q, (np.arange(N), actions))  # (N,)
     targets = np.asarray(targets, dtype=q.dtype)
     if loss == "huber":
-        return huber_loss(q_a, targets)
+        return F.huber_loss(q_a, targets)
     if loss == "mse":
         return F.mean_squared_error(q_a, targets)
     raise ConfigError(f"q_regression_loss: loss must be 'huber' or 'mse', got {loss!r}")
