@@ -310,8 +310,9 @@ def huber_loss(x, y, delta: float = 1.0) -> Tensor:
     x_shape, y_shape = tuple(np.shape(getattr(x, "data", x))), tuple(np.shape(getattr(y, "data", y)))
     if x_shape != y_shape:
         raise ShapeError(f"huber_loss: x and y must have one shape, got {x_shape} and {y_shape}")
-    from glassnet.functional.arithmetic import clip, sub
+    from glassnet.functional.arithmetic import sub
     from glassnet.functional.reduction import mean
+    from glassnet.functional.selection import clip
 
     d = sub(x, y)
     c = clip(d, -delta, delta)
