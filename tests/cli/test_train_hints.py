@@ -48,3 +48,35 @@ def test_train_cnn_on_digits_and_the_convolutional_models_by_name(tmp_path):
     assert_one_line_error(invoke(["train", "resnet20", "--data", "mnist", "--out", str(tmp_path / "x")]),
                           "CIFAR-10 network")
     assert_one_line_error(invoke(["train", "cnn", "--data", "iris", "--out", str(tmp_path / "y")]), "needs images")
+
+
+def test_review_findings_are_one_line_errors(tmp_path):
+    """A new user's review: each of these was a traceback or a silent surprise."""
+    out = tmp_path / "keep"
+    assert invoke(["train", "mlp", "--data", "digits", "--epochs", "1", "--quiet", "--out", str(out)]).exit_code == 0
+    assert_one_line_error(invoke(["train", "cnn", "--data", "digits", "--epochs", "2", "--out", str(out),
+                                  "--resume"]), "MODEL 'cnn' differs from the checkpoint's 'mlp'")
+    assert_one_line_error(invoke(["train", "mlp", "--data", "digits", "--val-fraction", "0.999", "--out",
+                                  str(tmp_path / "v")]), "too small for its 10 classes")
+    assert_one_line_error(invoke(["train", "mlp", "--data", "digits", "--hidden", "64,,32", "--out",
+                                  str(tmp_path / "h")]), "--hidden must be comma-separated")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    import glassnet.cli.lab  # noqa: F401
+
+    assert_one_line_error(invoke(["lab", "binary-addition", "--quick", "--out", str(blocker / "sub")]),
+                          "--out: cannot create folder")
+
+
+def test_predict_reads_16_bit_images_by_their_range(tmp_path):
+    from PIL import Image
+
+    from glassnet.cli.predict import read_image
+
+    grey = (np.linspace(0, 65535, 28 * 28).reshape(28, 28)).astype(np.uint16)
+    path = tmp_path / "g16.png"
+    Image.fromarray(grey).save(path)
+    with Image.open(path) as im:
+        assert im.mode.startswith("I")
+    row = read_image(path, "mnist")
+    assert row.shape == (784,) and 0.3 < row.mean() < 0.7  # a ramp, not a white (clipped) image

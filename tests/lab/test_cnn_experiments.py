@@ -27,7 +27,7 @@ def test_every_cnn_experiment_is_registered_with_data_tags():
     assert names == {"cnn-vs-mlp", "depth-plain", "dropout-fc", "inception", "pretrained-resnet",
                      "resnet-degradation", "small-filters"}
     for n in names:
-        assert set(get_experiment(n).data) <= {"mnist", "cifar10"} and get_experiment(n).data
+        assert set(get_experiment(n).data) <= {"mnist", "cifar10", "pretrained"} and get_experiment(n).data
 
 
 def test_cnn_vs_mlp(tmp_path):

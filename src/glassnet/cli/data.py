@@ -54,6 +54,17 @@ def _whole(name: str) -> Callable[[Any], None]:
     return download
 
 
+_PRETRAINED = ("the published CIFAR-10 ResNet-20 and ResNet-56 weights (torch files, akamaster/pytorch_resnet_cifar10, "
+               "BSD-2) for glassnet predict and the lab")
+
+
+def _pretrained(root: Any) -> None:
+    from glassnet.zoo.pretrained import PRETRAINED, pretrained_cifar_resnet
+
+    for name in PRETRAINED:
+        pretrained_cifar_resnet(name, root=root, download=True)
+
+
 # the folder under the data home where a data set's loader looks, where it is not the catalog name
 _FOLDERS = {"neko": "aozora"}
 
@@ -84,7 +95,7 @@ def data_group(ctx: click.Context, data_dir: str | None) -> None:
         from glassnet.data.datasets import available
 
         click.echo(f"data home: {data_home(data_dir)}  (change it with --data-dir or $GLASSNET_DATA)")
-        for name, description in available().items():
+        for name, description in {**available(), "pretrained": _PRETRAINED}.items():
             click.echo(f"  {name:20s} {description}\n  {'':20s} {_status(name, description, data_dir)}")
 
 
@@ -96,9 +107,13 @@ def download_command(name: str, root: str | None) -> None:
     """Download data set NAME into the cache, checking every file's sha256."""
     from glassnet.data import dataset_dir, datasets
 
+    if name == "pretrained":
+        _pretrained(root)
+        click.echo(f"pretrained: ready in {dataset_dir('pretrained', root)}")
+        return
     names = datasets.available()
     if name not in names:
-        raise ConfigError(f"data download: unknown data set {name!r}; choose one of {', '.join(names)}")
+        raise ConfigError(f"data download: unknown data set {name!r}; choose one of {', '.join(names)}, pretrained")
     action = DOWNLOADS.get(name)
     if action is None:
         if "embedded" in names[name] or not hasattr(datasets, f"load_{name}"):

@@ -67,6 +67,10 @@ def lab_command(name, quick, out, seed, data_dir, sets, show_config, quiet, resu
     if data_dir is not None and not Path(data_dir).is_dir():
         raise ConfigError(f"--data-dir: no such directory: {data_dir}")
     out = Path(out) if out else Path("runs") / "lab" / name
+    try:  # before the run: an --out under a file or without permission fails now, not after it
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out: cannot create folder {out}: {e.strerror}") from None
     set_interrupt_hint(f"the finished parts of the run are in {out}; continue with the same command plus --resume")
     run_experiment(exp, quick=quick, out_dir=out, seed=seed, data_dir=data_dir, overrides=_parse_sets(sets),
                    verbose=not quiet, resume=resume)

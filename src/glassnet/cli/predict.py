@@ -21,6 +21,7 @@ _PRETRAINED = ("resnet20", "resnet56")
 def read_image(path: str | Path, data: str) -> np.ndarray:
     """One image file as the model's input row: resized to the data set's size, scaled as in training.
 
+    16-bit and float greyscale files are rescaled by their range (65535 for 16-bit) first, not clipped.
     CIFAR-10: RGB 32x32, values / 255, flattened (3·32·32,); MNIST: grey 28x28 / 255 (784,); digits: grey
     8x8 scaled to 0..16 then / 16 (64,). Dark-on-light images are inverted for MNIST and digits (their
     digits are light on dark).
@@ -33,6 +34,10 @@ def read_image(path: str | Path, data: str) -> np.ndarray:
     size, mode = {"cifar10": (32, "RGB"), "mnist": (28, "L"), "digits": (8, "L")}[data]
     try:
         with Image.open(path) as im:
+            if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float grey: rescale, do not clip
+                raw = np.asarray(im, dtype=np.float64)
+                top = 65535.0 if im.mode.startswith("I;16") else max(float(raw.max()), 1.0)
+                im = Image.fromarray(np.clip(raw / top * 255, 0, 255).astype(np.uint8), mode="L")
             im = im.convert(mode).resize((size, size), Image.BILINEAR)
             a = np.asarray(im, dtype=np.float32) / 255
     except (OSError, UnidentifiedImageError) as e:
@@ -44,7 +49,7 @@ def read_image(path: str | Path, data: str) -> np.ndarray:
     return (a.transpose(2, 0, 1) if a.ndim == 3 else a).reshape(-1)
 
 
-def load_predictor(weights: str) -> tuple[Any, str, Any]:
+def load_predictor(weights: str, data_dir: str | None = None) -> tuple[Any, str, Any]:
     """``(model, data set, prepare)`` for a ``glassnet train`` checkpoint or a pretrained name (``resnet20``).
 
     ``prepare(rows)`` turns :func:`read_image` rows into the model's input.
@@ -55,7 +60,7 @@ def load_predictor(weights: str) -> tuple[Any, str, Any]:
     if weights in _PRETRAINED:
         from glassnet.zoo.pretrained import CIFAR_MEAN, CIFAR_STD, pretrained_cifar_resnet
 
-        model = pretrained_cifar_resnet(weights)
+        model = pretrained_cifar_resnet(weights, root=data_dir)
 
         def prepare(rows):
             x = rows.reshape(len(rows), 3, 32, 32)
@@ -82,7 +87,9 @@ def load_predictor(weights: str) -> tuple[Any, str, Any]:
 @click.argument("weights")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--top", type=click.IntRange(1, 10), default=3, show_default=True, help="Classes shown per image.")
-def predict_command(weights: str, images: tuple[str, ...], top: int) -> None:
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Data home holding pretrained/ (or the .th files) [default: $GLASSNET_DATA or ~/.cache/glassnet].")
+def predict_command(weights: str, images: tuple[str, ...], top: int, data_dir: str | None) -> None:
     """Print the top classes of WEIGHTS for each IMAGE file.
 
     WEIGHTS is a checkpoint of 'glassnet train' (best.npz or checkpoint.npz of an image model: mlp or cnn
@@ -92,7 +99,7 @@ def predict_command(weights: str, images: tuple[str, ...], top: int) -> None:
     from glassnet import functional as F
     from glassnet import no_grad
 
-    model, data, prepare = load_predictor(weights)
+    model, data, prepare = load_predictor(weights, data_dir)
     rows = np.stack([read_image(p, data) for p in images])
     with no_grad():
         probs = F.softmax(model(prepare(rows)), axis=-1).data

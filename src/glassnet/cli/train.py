@@ -110,7 +110,7 @@ def _Images(net, shape):  # noqa: N802  (a factory standing in for the class, bu
 
 def _parse_hidden(text: str) -> list[int]:
     try:
-        sizes = [int(s) for s in str(text).split(",") if s.strip()]
+        sizes = [int(s) for s in str(text).split(",")]
     except ValueError:
         raise ConfigError(f"--hidden must be comma-separated positive ints such as 256,128, got {text!r}") from None
     if not sizes or min(sizes) < 1:
@@ -274,6 +274,8 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
 
         checkpoint = load_checkpoint(out / CHECKPOINT)
         saved = checkpoint.config
+        if saved.get("model", model) != model:
+            raise ConfigError(f"--resume: MODEL {model!r} differs from the checkpoint's {saved.get('model')!r}")
         for key in _FIXED_ON_RESUME:
             explicit = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
             if explicit and config[key] != saved.get(key):

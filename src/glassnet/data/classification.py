@@ -134,10 +134,14 @@ def load_classification(name: str, data_dir: str | None = None, val_fraction: fl
             raise ConfigError(f"{label} must be in (0, 1), got {f!r}")
     spec = CLASSIFICATION[name]
     x, y = spec.load(data_dir)
-    x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=test_fraction, stratify=y,
-                                                      random_state=SPLIT_SEED)
-    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=val_fraction, stratify=y_rest,
-                                                      random_state=SPLIT_SEED)
+    try:
+        x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=test_fraction, stratify=y,
+                                                          random_state=SPLIT_SEED)
+        x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=val_fraction,
+                                                          stratify=y_rest, random_state=SPLIT_SEED)
+    except ValueError as e:  # a split too small to hold every class once
+        raise ConfigError(f"{name}: val_fraction {val_fraction} and test_fraction {test_fraction} leave a split "
+                          f"too small for its {len(set(y.tolist()))} classes ({e})") from None
     scale = spec.scaling.fit(x_train)
     return {"x_train": scale(x_train), "y_train": y_train.astype(np.int64), "x_val": scale(x_val),
             "y_val": y_val.astype(np.int64), "x_test": scale(x_test), "y_test": y_test.astype(np.int64)}

@@ -250,9 +250,10 @@ def _check_operands(fn: str, x: Tensor, W: Tensor, b: Tensor | None) -> None:
     for name, t in (("x", x), ("W", W), ("b", b)):
         if t is not None and t.dtype.kind != "f":
             raise DTypeError(f"{fn}: {name} must be a float array, got dtype {t.dtype}")
-    dtypes = {t.dtype for t in (x, W, b) if t is not None}
-    if len(dtypes) > 1:
-        raise DTypeError(f"{fn}: x, W and b must share one dtype, got {', '.join(sorted(map(str, dtypes)))}")
+    dtypes = {name: t.dtype for name, t in (("x", x), ("W", W), ("b", b)) if t is not None}
+    if len(set(dtypes.values())) > 1:
+        got = ", ".join(f"{name} {d}" for name, d in dtypes.items())
+        raise DTypeError(f"{fn}: x, W and b must share one dtype (float32 or float64), got {got}")
 
 
 def conv2d(x, W, b=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:

@@ -41,7 +41,7 @@ class PretrainedResNet(Experiment):
     quick = {"models": ("resnet20",), "images": 400}
     quick_criterion = ("ResNet-20 on the first 400 images: accuracy within 5 points of torch's 81.0% on all 8000 "
                        "(400 images carry about 2 points of sampling error)")
-    data = ("cifar10",)
+    data = ("cifar10", "pretrained")
 
     def run(self, config, ctx):
         x_raw, y = load_cifar10(ctx.data_dir, batch=_batch(ctx.data_dir), download=ctx.data_dir is None)
