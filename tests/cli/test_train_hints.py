@@ -80,3 +80,25 @@ def test_predict_reads_16_bit_images_by_their_range(tmp_path):
         assert im.mode.startswith("I")
     row = read_image(path, "mnist")
     assert row.shape == (784,) and 0.3 < row.mean() < 0.7  # a ramp, not a white (clipped) image
+
+
+def test_the_shared_subsets_are_found_in_the_data_home_without_data_dir(monkeypatch):
+    """GLASSNET_DATA pointing at the shared folder is enough: the mnist8k/cifar10_8k files are used, offline."""
+    import urllib.request
+    from pathlib import Path
+
+    import pytest
+
+    from glassnet.data import load_classification
+
+    shared = Path("/work/shared/data")
+    if not (shared / "mnist").is_dir():
+        pytest.skip("needs /work/shared/data")
+
+    def no_network(*args, **kwargs):
+        raise OSError("offline")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setenv("GLASSNET_DATA", str(shared))
+    splits = load_classification("mnist")
+    assert len(splits["y_train"]) + len(splits["y_val"]) + len(splits["y_test"]) == 8000

@@ -64,11 +64,14 @@ class ClassificationSet:
 
 
 def _find_prefix(data_dir: str | None, subdir: str, candidates: tuple[str, ...], suffix: str) -> str:
-    """The first candidate whose file exists in ``data_dir`` or ``data_dir/subdir`` (else the first candidate)."""
-    if data_dir is not None:
-        for c in candidates:
-            if any((Path(data_dir) / d / f"{c}{suffix}").is_file() for d in ("", subdir)):
-                return c
+    """The first candidate whose file exists in the data home (``data_dir``, else ``$GLASSNET_DATA`` or the
+    cache) or its ``subdir`` (else the first candidate, the official name, which is downloaded)."""
+    from glassnet.data.download import data_home
+
+    home = data_home(data_dir)
+    for c in candidates:
+        if any((home / d / f"{c}{suffix}").is_file() for d in ("", subdir)):
+            return c
     return candidates[0]
 
 

@@ -101,8 +101,10 @@ class PretrainedResNet(Experiment):
 
 
 def _batch(data_dir) -> str:
-    from pathlib import Path
+    """The shared 8000-image subset where the data home holds it, else the official test batch."""
+    from glassnet.data.download import data_home
 
-    if data_dir is not None and any((Path(data_dir) / d / "cifar10_8k_batch").is_file() for d in ("", "cifar10")):
+    home = data_home(data_dir)
+    if any((home / d / "cifar10_8k_batch").is_file() for d in ("", "cifar10")):
         return "cifar10_8k_batch"
     return "test_batch"
