@@ -202,16 +202,16 @@ def test_im2col_in_chunks_gives_the_same_numbers_and_keeps_float32(monkeypatch):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((5, 3, 9, 9)).astype(np.float32)
     W = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
-    g = rng.standard_normal((5, 4, 9, 9)).astype(np.float32)
+    g = rng.standard_normal((5, 4, 5, 5)).astype(np.float32)
 
-    def run():
+    def run():  # stride 2: the im2col path, which chunks
         xt, Wt = gn.Tensor(x, requires_grad=True), gn.Tensor(W, requires_grad=True)
-        y = F.conv2d(xt, Wt, padding=1)
+        y = F.conv2d(xt, Wt, stride=2, padding=1)
         y.backward(g)
         return y.data, xt.grad, Wt.grad
 
     whole = run()
-    monkeypatch.setattr(conv_module, "IM2COL_BYTES", 2 * 81 * 27 * 4)  # two samples' columns at a time
+    monkeypatch.setattr(conv_module, "IM2COL_BYTES", 2 * 25 * 27 * 4)  # two samples' columns at a time
     chunked = run()
     for a, b in zip(whole, chunked):
         assert b.dtype == np.float32
@@ -250,3 +250,22 @@ def test_bad_input_is_a_readable_error(call, error, text):
     with pytest.raises(error, match=None) as info:
         call()
     assert text in str(info.value)
+
+
+@pytest.mark.parametrize("kernel, padding, dilation", [(3, 1, 1), (5, 2, 1), (3, 2, 2), (1, 0, 1), (2, 0, 1)])
+def test_shifted_gemm_path_equals_im2col(monkeypatch, kernel, padding, dilation):
+    """Stride-1 convolutions take kH·kW shifted GEMMs; the same numbers as im2col, forward and backward."""
+    rng = np.random.default_rng(6)
+    x, W, b = rng.standard_normal((2, 8, 16, 17)), rng.standard_normal((5, 8, kernel, kernel)), rng.standard_normal(5)
+    g = None
+    results = []
+    for shifted in (True, False):
+        monkeypatch.setattr(conv_module, "SHIFTED_GEMM", shifted)
+        ts = [gn.Tensor(a, requires_grad=True) for a in (x, W, b)]
+        y = F.conv2d(*ts, padding=padding, dilation=dilation)
+        assert y.creator.shifted == (shifted and kernel * kernel <= 9)  # the path taken: 5x5 stays on im2col
+        g = rng.standard_normal(y.shape) if g is None else g
+        y.backward(g)
+        results.append([y.data] + [t.grad for t in ts])
+    for a, c in zip(*results):
+        np.testing.assert_allclose(a, c, atol=1e-12)
