@@ -22,4 +22,5 @@ from glassnet.functional.negative_sampling import *  # noqa: F403
 from glassnet.functional.conv import *  # noqa: F403
 from glassnet.functional.pooling import *  # noqa: F403
 from glassnet.functional.normalization import *  # noqa: F403
+from glassnet.functional.latent import *  # noqa: F403
 from glassnet.functional import _tensor_methods  # noqa: F401,E402  (installs Tensor operators)

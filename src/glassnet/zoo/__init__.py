@@ -8,9 +8,11 @@
   (``resnet18/34/50``) and the CIFAR ResNets of He et al. 2016 (``resnet20`` … ``plain110``).
 * :class:`Word2Vec` — skip-gram and CBOW with negative sampling; :class:`WordVectors` for neighbour and
   analogy queries.
+* :class:`Autoencoder` (linear or MLP), :class:`DenoisingAutoencoder` and :class:`VAE` (Bernoulli decoder).
 """
 
 from glassnet.zoo.alexnet import AlexNet
+from glassnet.zoo.autoencoder import VAE, Autoencoder, DenoisingAutoencoder
 from glassnet.zoo.cifar_resnet import (
     CifarResNet,
     plain20,
@@ -34,7 +36,7 @@ from glassnet.zoo.torchvision import load_torchvision, to_torchvision
 from glassnet.zoo.vgg import VGG, vgg11, vgg13, vgg16, vgg19
 from glassnet.zoo.word2vec import Word2Vec, WordVectors
 
-__all__ = ["MLP", "RNNLM", "Seq2Seq", "Word2Vec", "WordVectors",
+__all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "VAE", "RNNLM", "Seq2Seq", "Word2Vec", "WordVectors",
            "AlexNet", "VGG", "vgg11", "vgg13", "vgg16", "vgg19", "GoogLeNet", "ResNet", "resnet18", "resnet34",
            "resnet50", "CifarResNet", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20",
            "plain32", "plain44", "plain56", "plain110", "load_torchvision", "to_torchvision",

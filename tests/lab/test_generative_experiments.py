@@ -1,0 +1,39 @@
+"""The generative experiments' quick configurations on seed 0 with the shared MNIST subset."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from glassnet.lab import experiments, get_experiment, run_experiment
+
+SHARED = Path("/work/shared/data")
+TOPIC = "Latent variables and generation"
+needs_mnist = pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="needs /work/shared/data/mnist")
+
+
+def run_quick(name, tmp_path):
+    r = run_experiment(get_experiment(name), quick=True, out_dir=tmp_path, seed=0, data_dir=SHARED, verbose=False,
+                       printer=None)
+    data = json.loads((tmp_path / "result.json").read_text())
+    assert data["verdict"] == r.verdict and data["topic"] == TOPIC
+    assert r.plots and all((tmp_path / p).stat().st_size > 3000 for p in r.plots)
+    assert r.quick_criterion and r.quick_criterion != get_experiment(name).criterion
+    return r
+
+
+def test_generative_experiments_are_registered_with_data_tags():
+    names = {n for n, e in experiments().items() if e.topic == TOPIC}
+    assert {"autoencoder-vs-pca"} <= names
+    for n in names:
+        assert get_experiment(n).data == ("mnist",)
+
+
+@needs_mnist
+def test_autoencoder_vs_pca(tmp_path):
+    r = run_quick("autoencoder-vs-pca", tmp_path)
+    m = r.metrics
+    assert r.verdict == "supported"
+    assert m["k2_max_angle_deg"] < 10 and m["k2_linear_over_pca"] < 1.01 and m["k2_relu_over_pca"] < 1
+    assert 0.03 < m["k2_pca_mse"] < 0.08
+    assert set(r.plots) == {"reconstruction_mse.png", "codes_2d.png"}
