@@ -37,3 +37,23 @@ def test_autoencoder_vs_pca(tmp_path):
     assert m["k2_max_angle_deg"] < 10 and m["k2_linear_over_pca"] < 1.01 and m["k2_relu_over_pca"] < 1
     assert 0.03 < m["k2_pca_mse"] < 0.08
     assert set(r.plots) == {"reconstruction_mse.png", "codes_2d.png"}
+
+
+def test_vae_quick_run_bounds_and_latent_size(tmp_path):
+    import json
+    from pathlib import Path
+
+    import pytest
+
+    from glassnet.lab import get_experiment, run_experiment
+
+    shared = Path("/work/shared/data")
+    if not (shared / "mnist").is_dir():
+        pytest.skip("needs /work/shared/data/mnist")
+    r = run_experiment(get_experiment("vae"), quick=True, out_dir=tmp_path, seed=0, data_dir=shared, verbose=False,
+                       printer=None)
+    m = r.metrics
+    assert json.loads((tmp_path / "result.json").read_text())["verdict"] == r.verdict == "supported"
+    assert m["z10_neg_elbo"] < m["z2_neg_elbo"] < 250  # nats per image; it learned
+    assert m["z2_iwae_nll"] < m["z2_neg_elbo"] and m["z10_iwae_nll"] < m["z10_neg_elbo"]
+    assert {"samples.png", "training_elbo.png"} <= set(r.plots)
