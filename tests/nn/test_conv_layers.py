@@ -117,3 +117,14 @@ def test_conv_layer_refuses_wrong_channels_and_bad_groups():
         nn.Conv2d(3, 4, 3)(np.zeros((1, 2, 5, 5), np.float32))
     with pytest.raises(ConfigError, match="divisible by groups"):
         nn.Conv2d(3, 4, 3, groups=2)
+
+
+def test_unflatten_is_the_inverse_of_flatten_as_torch():
+    x = np.arange(24, dtype=np.float64).reshape(2, 12)
+    y = nn.Unflatten((3, 2, 2))(x)
+    np.testing.assert_array_equal(y.data, torch.nn.Unflatten(1, (3, 2, 2))(torch.tensor(x)).numpy())
+    np.testing.assert_array_equal(nn.Flatten()(y).data, x)
+    with pytest.raises(ShapeError, match=r"Unflatten: x must be \(N, 12, ...\)"):
+        nn.Unflatten((3, 2, 2))(np.zeros((2, 10)))
+    with pytest.raises(ConfigError, match="Unflatten"):
+        nn.Unflatten((3, 0))

@@ -84,28 +84,7 @@ def build_model(name: str, data: str, sizes: list[int], config: dict[str, Any], 
     else:
         depth = int(name.removeprefix("resnet").removeprefix("plain"))
         net = CifarResNet((depth - 2) // 6, num_classes=sizes[-1], shortcut=name.startswith("resnet"), rng=rng)
-    return _Images(net, shape)
-
-
-def _images_class():
-    from glassnet import functional as F
-    from glassnet import nn
-
-    class Images(nn.Module):
-        """Reshape flat rows ``(N, C·H·W)`` to images ``(N, C, H, W)``, then the convolutional network."""
-
-        def __init__(self, net, shape):
-            super().__init__()
-            self.net, self.shape = net, tuple(shape)
-
-        def forward(self, x):
-            return self.net(F.reshape(x, (x.shape[0],) + self.shape))
-
-    return Images
-
-
-def _Images(net, shape):  # noqa: N802  (a factory standing in for the class, built on first use)
-    return _images_class()(net, shape)
+    return nn.Sequential(nn.Unflatten(shape), net)  # flat rows (N, C·H·W) -> images (N, C, H, W)
 
 
 def _parse_hidden(text: str) -> list[int]:

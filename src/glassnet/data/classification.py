@@ -16,7 +16,7 @@ import numpy as np
 
 from glassnet.errors import ConfigError
 
-__all__ = ["Scaling", "ClassificationSet", "CLASSIFICATION", "SPLIT_SEED", "load_classification"]
+__all__ = ["Scaling", "ClassificationSet", "CLASSIFICATION", "SPLIT_SEED", "load_classification", "find_prefix"]
 
 SPLIT_SEED = 0  # the seed of every test/validation split: every run of a data set sees the same test set
 
@@ -62,7 +62,7 @@ class ClassificationSet:
     defaults: dict[str, Any] = field(default_factory=dict)
 
 
-def _find_prefix(data_dir: str | None, subdir: str, candidates: tuple[str, ...], suffix: str) -> str:
+def find_prefix(data_dir: str | None, subdir: str, candidates: tuple[str, ...], suffix: str) -> str:
     """The first candidate whose file exists in the data home (``data_dir``, else ``$GLASSNET_DATA`` or the
     cache) or its ``subdir`` (else the first candidate, the official name, which is downloaded)."""
     from glassnet.data.download import data_home
@@ -77,7 +77,7 @@ def _find_prefix(data_dir: str | None, subdir: str, candidates: tuple[str, ...],
 def _load_mnist(data_dir: str | None):
     from glassnet.data.datasets import load_mnist
 
-    prefix = _find_prefix(data_dir, "mnist", ("train", "mnist8k"), "-images-idx3-ubyte.gz")
+    prefix = find_prefix(data_dir, "mnist", ("train", "mnist8k"), "-images-idx3-ubyte.gz")
     x, y = load_mnist(data_dir, prefix=prefix, download=data_dir is None)
     return x.reshape(len(x), -1), y  # (N, 28, 28) -> (N, 784)
 
@@ -85,7 +85,7 @@ def _load_mnist(data_dir: str | None):
 def _load_cifar10(data_dir: str | None):
     from glassnet.data.datasets import load_cifar10
 
-    batch = _find_prefix(data_dir, "cifar10", ("data_batch_1", "cifar10_8k_batch"), "")
+    batch = find_prefix(data_dir, "cifar10", ("data_batch_1", "cifar10_8k_batch"), "")
     x, y = load_cifar10(data_dir, batch=batch, download=data_dir is None)
     return x.reshape(len(x), -1), y  # (N, 3, 32, 32) -> (N, 3072)
 

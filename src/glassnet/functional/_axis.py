@@ -47,6 +47,8 @@ def normalize_axes(name: str, axis, ndim: int) -> tuple[int, ...]:
 def axis_aliases(name: str, axis, dim, keepdims, keepdim) -> tuple:
     """``(axis, keepdims)`` with PyTorch's ``dim=`` / ``keepdim=`` accepted as their aliases.
 
+    Shapes: none (arguments only): ``axis``/``dim`` an int, a tuple of ints or None; the flags bools.
+
     ``dim`` and ``keepdim`` are None unless the caller passed them; ``keepdims``
     is checked to be a bool.
 

@@ -65,7 +65,9 @@ def _pair(fn: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
                      ceil_mode: bool = False) -> int:
-    """Output length of a convolution or pooling window sliding over ``size`` inputs.
+    """Output length of a convolution or pooling window sliding over ``size`` inputs (one spatial axis).
+
+    Shapes: every argument and the result are Python ints (a length in pixels, a window size, a step).
 
     Formula: ``floor((size + 2·padding - dilation·(kernel - 1) - 1) / stride) + 1`` (``ceil`` with
     ``ceil_mode``, where a last window that would start in the right padding is dropped, as torch).
@@ -79,7 +81,7 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, 
     return out
 
 
-def windows(xp, x_pad, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+def _windows(xp, x_pad, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
             out_hw: tuple[int, int]):
     """The receptive fields of ``x_pad (N, C, Hp, Wp)`` as a strided view ``(N, C, OH, OW, kH, kW)`` (no copy)."""
     n, c = x_pad.shape[:2]
@@ -89,7 +91,7 @@ def windows(xp, x_pad, kernel: tuple[int, int], stride: tuple[int, int], dilatio
     return xp.lib.stride_tricks.as_strided(x_pad, shape=shape, strides=strides, writeable=False)
 
 
-def col2im_add(out, cols, stride: tuple[int, int], dilation: tuple[int, int]) -> None:
+def _col2im_add(out, cols, stride: tuple[int, int], dilation: tuple[int, int]) -> None:
     """Add ``cols (N, C, OH, OW, kH, kW)`` back onto the pixels of ``out (N, C, Hp, Wp)`` each window covered."""
     oh, ow, kh, kw = cols.shape[2:]
     for p in range(kh):
@@ -134,7 +136,7 @@ class Conv2d(Function):
     def _columns(self, x_pad, lo: int, hi: int):
         """The columns of samples ``lo:hi``, per group: ``(g, C/g·kH·kW, (hi-lo)·OH·OW)``."""
         g = self.groups
-        win = windows(self.xp, x_pad[lo:hi], self.kernel, self.stride, self.dilation, self.out_hw)
+        win = _windows(self.xp, x_pad[lo:hi], self.kernel, self.stride, self.dilation, self.out_hw)
         n, c, oh, ow, kh, kw = win.shape
         win = win.transpose(1, 4, 5, 0, 2, 3)  # (C, kH, kW, N, OH, OW), a view
         return win.reshape(g, (c // g) * kh * kw, n * oh * ow)  # the copy: im2col
@@ -246,7 +248,7 @@ class Conv2d(Function):
             if canvas is not None:
                 dcols = xp.matmul(Wg.transpose(0, 2, 1), Gc)  # (g, K, M)
                 dcols = dcols.reshape(c, kh, kw, hi - lo, oh, ow).transpose(0, 3, 4, 5, 1, 2)  # (C, N, OH, OW, kH, kW)
-                col2im_add(canvas[:, lo:hi], dcols, self.stride, self.dilation)
+                _col2im_add(canvas[:, lo:hi], dcols, self.stride, self.dilation)
         grad_x = None
         if canvas is not None:
             ph, pw = self.padding
@@ -280,7 +282,7 @@ class ConvTranspose2d(Function):
         cols = xp.matmul(X, Wg)  # (g, M, C_out/g·kH·kW)
         cols = cols.reshape(g, n, h, w, cog, kh, kw).transpose(1, 0, 4, 2, 3, 5, 6).reshape(n, c_out, h, w, kh, kw)
         canvas = xp.zeros((n, c_out) + self.canvas, dtype=x.dtype)
-        col2im_add(canvas, cols, self.stride, self.dilation)
+        _col2im_add(canvas, cols, self.stride, self.dilation)
         y = canvas[:, :, ph:ph + Hout, pw:pw + Wout]
         if b is not None:
             y = y + b[:, None, None]
@@ -297,7 +299,7 @@ class ConvTranspose2d(Function):
         # the gradient on the canvas: grad_y where the crop kept it, 0 in the cropped margins
         canvas = xp.zeros((n, cog * g) + self.canvas, dtype=grad_y.dtype)
         canvas[:, :, ph:ph + grad_y.shape[2], pw:pw + grad_y.shape[3]] = grad_y
-        win = windows(xp, canvas, self.kernel, self.stride, self.dilation, (h, w))  # (N, C_out, H, W, kH, kW)
+        win = _windows(xp, canvas, self.kernel, self.stride, self.dilation, (h, w))  # (N, C_out, H, W, kH, kW)
         gcols = win.reshape(n, g, cog, h, w, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6).reshape(g, n * h * w, -1)
         Wg = W.reshape(g, c_in // g, cog * kh * kw)
         grad_x = grad_W = None

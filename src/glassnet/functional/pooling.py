@@ -20,7 +20,7 @@ from typing import Any
 
 from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.errors import ConfigError, DTypeError, ShapeError
-from glassnet.functional.conv import _pair, col2im_add, conv_output_size, windows
+from glassnet.functional.conv import _col2im_add, _pair, _windows, conv_output_size
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
@@ -111,7 +111,7 @@ class AvgPool2d(Function):
             mask[:, :, :h + 2 * ph, :w + 2 * pw] = 1
         else:
             mask[:, :, ph:ph + h, pw:pw + w] = 1
-        win = windows(xp, mask, self.kernel, self.stride, (1, 1), self.out_hw)
+        win = _windows(xp, mask, self.kernel, self.stride, (1, 1), self.out_hw)
         return win.sum(axis=(-2, -1))[0, 0]
 
     def forward(self, x):
@@ -121,7 +121,7 @@ class AvgPool2d(Function):
                             zip(x.shape[2:], self.kernel, self.stride, self.padding, self.out_hw))
         x_pad = _padded(xp, x, self.padding, self.extent, 0.0)
         self.divisor = self._divisor(x.shape, x.dtype)
-        win = windows(xp, x_pad, self.kernel, self.stride, (1, 1), self.out_hw)
+        win = _windows(xp, x_pad, self.kernel, self.stride, (1, 1), self.out_hw)
         return win.sum(axis=(-2, -1)) / self.divisor
 
     def backward(self, grad_y):
@@ -131,7 +131,7 @@ class AvgPool2d(Function):
         g = grad_y / self.divisor  # (N, C, OH, OW)
         grad_pad = xp.zeros((n, c) + self.extent, dtype=grad_y.dtype)
         cols = xp.broadcast_to(g[..., None, None], g.shape + (kh, kw))
-        col2im_add(grad_pad, cols, self.stride, (1, 1))
+        _col2im_add(grad_pad, cols, self.stride, (1, 1))
         ph, pw = self.padding
         return grad_pad[:, :, ph:ph + h, pw:pw + w]
 

@@ -357,5 +357,9 @@ def argmax(x, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | No
 
 
 def argmin(x, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None):
-    """Index of the first minimum over ``axis``; as :func:`argmax` (an integer array, not differentiable)."""
+    """Index of the first minimum over ``axis``; as :func:`argmax` (an integer array, not differentiable).
+
+    Shapes: ``x (*S)`` -> int64 ``(*S without axis)`` (``keepdims``: size 1 there); ``axis=None``: a 0-d
+    index into the flattened ``x``. Raises ConfigError for a bad axis or both ``axis`` and ``dim``.
+    """
     return _arg_extreme("argmin", x, axis, keepdims, dim, keepdim)

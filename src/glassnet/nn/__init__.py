@@ -5,7 +5,7 @@ assignment; dense weights use the ``(in, out)`` layout, ``y = x @ W + b``.
 """
 
 from glassnet.nn import init
-from glassnet.nn.activation import Flatten, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from glassnet.nn.activation import Flatten, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, Unflatten
 from glassnet.nn.container import ModuleList, Sequential
 from glassnet.nn.conv import Conv2d, ConvTranspose2d
 from glassnet.nn.dropout import Dropout
@@ -20,7 +20,7 @@ from glassnet.nn.recurrent import GRU, LSTM, RNN
 __all__ = [
     "Parameter", "Module", "LoadResult", "ModuleList", "Sequential", "init",
     "Linear", "Embedding", "Dropout",
-    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten",
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Unflatten",
     "RNN", "LSTM", "GRU",
     "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
     "BatchNorm1d", "BatchNorm2d", "LocalResponseNorm",

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from glassnet import functional as F
-from glassnet.checks import check_int, check_number
+from glassnet.autograd import as_tensor
+from glassnet.checks import check_int, check_number, check_size
+from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn.module import Module
 
-__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten"]
+__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Unflatten"]
 
 
 class ReLU(Module):
@@ -107,3 +111,31 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_axis={self.start_axis}"
+
+
+class Unflatten(Module):
+    """Split axis 1 into ``shape``: ``(N, C·H·W) -> (N, C, H, W)`` (``torch.nn.Unflatten(1, shape)``).
+
+    The inverse of :class:`Flatten`; it lets a convolutional network take flat rows of pixels.
+
+    Raises:
+        ConfigError: a ``shape`` that is not a tuple of ints >= 1.
+        ShapeError: (forward) an axis 1 whose size is not the product of ``shape``.
+    """
+
+    def __init__(self, shape) -> None:
+        super().__init__()
+        try:
+            self.shape = tuple(check_size(s, "shape", "Unflatten") for s in shape)
+        except TypeError:
+            raise ConfigError(f"Unflatten: shape must be a tuple of ints >= 1, got {shape!r}") from None
+
+    def forward(self, x: Any) -> Any:
+        x = as_tensor(x)
+        if x.ndim < 2 or x.shape[1] != int(np.prod(self.shape)):
+            raise ShapeError(f"Unflatten: x must be (N, {int(np.prod(self.shape))}, ...) to become "
+                             f"(N, {', '.join(map(str, self.shape))}, ...), got {x.shape}")
+        return F.reshape(x, (x.shape[0], *self.shape, *x.shape[2:]))
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"

@@ -26,6 +26,15 @@ def _channels(layer: str, in_channels: Any, out_channels: Any, groups: Any) -> t
     return c_in, c_out, g
 
 
+def _weights(layer: Module, shape: tuple[int, ...], fan_in: int, bias: Any, rng: Any) -> None:
+    """``layer.W`` of ``shape`` and ``layer.b (C_out,)``, both ~ U(-1/√fan_in, 1/√fan_in) (torch's default)."""
+    name = type(layer).__name__
+    check_bool(bias, "bias", name)
+    rng = as_generator(rng, f"{name}: rng")
+    layer.W = Parameter(init.linear_uniform(shape, fan_in, rng))
+    layer.b = Parameter(init.linear_uniform((layer.out_channels,), fan_in, rng)) if bias else None
+
+
 class Conv2d(Module):
     """2-D convolution layer: ``y = conv2d(x, W, b)`` (:func:`glassnet.functional.conv2d`).
 
@@ -54,13 +63,9 @@ class Conv2d(Module):
         self.kernel_size = _pair("Conv2d", "kernel_size", kernel_size, 1)
         self.stride, self.dilation = _pair("Conv2d", "stride", stride, 1), _pair("Conv2d", "dilation", dilation, 1)
         self.padding = _pair("Conv2d", "padding", padding, 0)
-        check_bool(bias, "bias", "Conv2d")
-        rng = as_generator(rng, "Conv2d: rng")
         kh, kw = self.kernel_size
-        fan_in = self.in_channels // self.groups * kh * kw
-        self.W = Parameter(init.linear_uniform((self.out_channels, self.in_channels // self.groups, kh, kw),
-                                               fan_in, rng))
-        self.b = Parameter(init.linear_uniform((self.out_channels,), fan_in, rng)) if bias else None
+        _weights(self, (self.out_channels, self.in_channels // self.groups, kh, kw),
+                 self.in_channels // self.groups * kh * kw, bias, rng)
 
     def forward(self, x: Any) -> Any:
         x = as_tensor(x)
@@ -100,13 +105,10 @@ class ConvTranspose2d(Module):
         self.stride, self.dilation = _pair(layer, "stride", stride, 1), _pair(layer, "dilation", dilation, 1)
         self.padding = _pair(layer, "padding", padding, 0)
         self.output_padding = _pair(layer, "output_padding", output_padding, 0)
-        check_bool(bias, "bias", layer)
-        rng = as_generator(rng, f"{layer}: rng")
         kh, kw = self.kernel_size
-        fan_in = self.out_channels // self.groups * kh * kw
-        self.W = Parameter(init.linear_uniform((self.in_channels, self.out_channels // self.groups, kh, kw),
-                                               fan_in, rng))
-        self.b = Parameter(init.linear_uniform((self.out_channels,), fan_in, rng)) if bias else None
+        # torch takes fan_in from the weight's second axis: C_out/groups · kH · kW
+        _weights(self, (self.in_channels, self.out_channels // self.groups, kh, kw),
+                 self.out_channels // self.groups * kh * kw, bias, rng)
 
     def forward(self, x: Any) -> Any:
         x = as_tensor(x)
