@@ -45,6 +45,12 @@ def test_train_cnn_on_digits_and_the_convolutional_models_by_name(tmp_path):
     assert net.num_parameters() == 269_722
     assert build_model("plain20", "cifar10", [3072, 10], config, rng).num_parameters() == 269_722
     assert build_model("cnn", "mnist", [784, 10], config, rng)(np.zeros((2, 784), np.float32)).shape == (2, 10)
+    vgg = build_model("vgg", "cifar10", [3072, 10], config, rng)
+    assert vgg.num_parameters() == build_model("vgg11", "cifar10", [3072, 10], config, rng).num_parameters()
+    assert vgg(np.zeros((2, 3072), np.float32)).shape == (2, 10)
+    assert build_model("vgg16", "cifar10", [3072, 10], config, rng)[1].config == "D"
+    assert_one_line_error(invoke(["train", "vgg16", "--data", "digits", "--out", str(tmp_path / "z")]),
+                          "CIFAR-10 network")
     assert_one_line_error(invoke(["train", "resnet20", "--data", "mnist", "--out", str(tmp_path / "x")]),
                           "CIFAR-10 network")
     assert_one_line_error(invoke(["train", "cnn", "--data", "iris", "--out", str(tmp_path / "y")]), "needs images")

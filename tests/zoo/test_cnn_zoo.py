@@ -306,3 +306,108 @@ def test_inception_module_matches_a_torch_twin(k):
 ])
 def test_resnet_blocks_match_torch_twins(block, twin, c_in, planes, stride):
     _check_parity(block(c_in, planes, stride, rng=0), twin(c_in, planes, stride), (2, c_in, 5, 5))
+
+
+# ---------------------------------------------------------------- whole models against torch twins
+
+
+class TorchResNet(tnn.Module):  # torchvision.models.resnet.ResNet
+    def __init__(self, block, layers, num_classes):
+        super().__init__()
+        self.conv1 = tnn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = tnn.BatchNorm2d(64)
+        expansion = 4 if block is TorchBottleneck else 1
+        c_in = 64
+        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), layers), 1):
+            blocks = []
+            for j in range(n):
+                blocks.append(block(c_in, planes, 2 if (j == 0 and i > 1) else 1))
+                c_in = planes * expansion
+            setattr(self, f"layer{i}", tnn.Sequential(*blocks))
+        self.fc = tnn.Linear(512 * expansion, num_classes)
+
+    def forward(self, x):
+        x = TF.max_pool2d(TF.relu(self.bn1(self.conv1(x))), 3, 2, 1)
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(TF.adaptive_avg_pool2d(x, 1), 1))
+
+
+# torchvision.models.googlenet's Inception widths: (c_in, 1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool proj)
+TORCH_INCEPTIONS = {
+    "inception3a": (192, 64, 96, 128, 16, 32, 32), "inception3b": (256, 128, 128, 192, 32, 96, 64),
+    "inception4a": (480, 192, 96, 208, 16, 48, 64), "inception4b": (512, 160, 112, 224, 24, 64, 64),
+    "inception4c": (512, 128, 128, 256, 24, 64, 64), "inception4d": (512, 112, 144, 288, 32, 64, 64),
+    "inception4e": (528, 256, 160, 320, 32, 128, 128), "inception5a": (832, 256, 160, 320, 32, 128, 128),
+    "inception5b": (832, 384, 192, 384, 48, 128, 128),
+}
+
+
+class TorchGoogLeNet(tnn.Module):  # torchvision.models.GoogLeNet(aux_logits=False, transform_input=False)
+    def __init__(self, num_classes):
+        super().__init__()
+        self.conv1 = TorchBasicConv2d(3, 64, kernel_size=7, stride=2, padding=3)
+        self.conv2 = TorchBasicConv2d(64, 64, kernel_size=1)
+        self.conv3 = TorchBasicConv2d(64, 192, kernel_size=3, padding=1)
+        for name, cfg in TORCH_INCEPTIONS.items():
+            setattr(self, name, TorchInception(*cfg))
+        self.fc = tnn.Linear(1024, num_classes)
+
+    def forward(self, x):
+        def pool(x, k=3):
+            return TF.max_pool2d(x, k, 2, ceil_mode=True)
+
+        x = pool(self.conv3(self.conv2(pool(self.conv1(x)))))
+        x = pool(self.inception3b(self.inception3a(x)))
+        for name in ("inception4a", "inception4b", "inception4c", "inception4d", "inception4e"):
+            x = getattr(self, name)(x)
+        x = self.inception5b(self.inception5a(pool(x, 2)))
+        return self.fc(torch.flatten(TF.adaptive_avg_pool2d(x, 1), 1))  # dropout 0 in both
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "googlenet"])
+def test_whole_imagenet_models_match_torch_twins(name):
+    """Every layer of the whole network at once: eval and train outputs, input and parameter gradients, stats."""
+    if name == "googlenet":
+        ours, theirs, shape = GoogLeNet(num_classes=5, dropout=0.0, rng=0), TorchGoogLeNet(5), (2, 3, 40, 40)
+    else:
+        build, block, layers = {"resnet18": (resnet18, TorchBasicBlock, (2, 2, 2, 2)),
+                                "resnet50": (resnet50, TorchBottleneck, (3, 4, 6, 3))}[name]
+        ours, theirs, shape = build(num_classes=5, rng=0), TorchResNet(block, layers, 5), (2, 3, 64, 64)
+    _check_parity(ours, theirs, shape)
+
+
+def test_cifar_vgg_features_carry_torchvision_names_and_match_a_torch_twin():
+    from glassnet.zoo import CifarVGG
+
+    deep = CifarVGG("D", rng=0)  # the same features.* names, shapes and order as torchvision's vgg16_bn
+    ref = [e for e in REFERENCE["vgg16_bn"]["state_dict"] if e[0].startswith("features.")]
+    assert [[k, list(v.shape), str(v.dtype)] for k, v in to_torchvision(deep).items() if k.startswith("features.")] \
+        == ref
+    # VGG-11: torchvision's vgg11 less its three dense layers, plus batch norm's gamma and beta, plus 512->10
+    dense = 25088 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 1000 + 1000
+    widths = (64, 128, 256, 256, 512, 512, 512, 512)
+    assert CifarVGG("A", rng=0).num_parameters() == REFERENCE["vgg11"]["num_params"] - dense + 2 * sum(widths) + 5130
+    model = CifarVGG("A", num_classes=4, rng=0)
+    layers, c_in = [], 3
+    for v in (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"):
+        if v == "M":
+            layers.append(tnn.MaxPool2d(2, 2))
+        else:
+            layers += [tnn.Conv2d(c_in, v, 3, padding=1), tnn.BatchNorm2d(v), tnn.ReLU()]
+            c_in = v
+
+    class TorchCifarVGG(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = tnn.Sequential(*layers)
+            self.classifier = tnn.Linear(512, 4)
+
+        def forward(self, x):
+            return self.classifier(torch.flatten(self.features(x), 1))
+
+    _check_parity(model, TorchCifarVGG(), (2, 3, 32, 32))
+    with pytest.raises(ShapeError, match=r"\(N, 3, 32, 32\)"):
+        model(np.zeros((1, 3, 28, 28)))
+    with pytest.raises(ConfigError, match="dropout"):
+        CifarVGG(dropout=1.0)

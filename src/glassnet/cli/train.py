@@ -38,7 +38,11 @@ MODELS: dict[str, str] = {
        for d in (20, 32, 44, 56, 110)},
     **{f"plain{d}": f"ResNet-{d}'s plain twin (the same layers, no shortcuts; --data cifar10)"
        for d in (20, 32, 44, 56, 110)},
+    "vgg": "the same as vgg11",
+    **{f"vgg{d}": f"VGG-{d} with batch norm, one dense layer on the 512 features (zoo.CifarVGG; --data cifar10)"
+       for d in (11, 13, 16, 19)},
 }
+_VGG_CONFIGS = {"vgg": "A", "vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}
 # image shapes for the convolutional models (the catalog's inputs are flat rows)
 _IMAGES = {"mnist": (1, 28, 28), "digits": (1, 8, 8), "cifar10": (3, 32, 32)}
 
@@ -47,7 +51,7 @@ def check_model_data(name: str, data: str) -> None:
     """Refuse a model that cannot take the data set, before any data is loaded.
 
     Raises:
-        ConfigError: a convolutional model for a data set that is not images, or a ResNet off CIFAR-10.
+        ConfigError: a convolutional model for a data set that is not images, or a ResNet or VGG off CIFAR-10.
     """
     if name == "mlp":
         return
@@ -61,10 +65,10 @@ def build_model(name: str, data: str, sizes: list[int], config: dict[str, Any], 
     """The model ``name`` for data set ``data``: an MLP on flat rows, or a CNN on images (a Reshape in front).
 
     Raises:
-        ConfigError: a convolutional model for a data set that is not images, or a ResNet off CIFAR-10.
+        ConfigError: a convolutional model for a data set that is not images, or a ResNet or VGG off CIFAR-10.
     """
     from glassnet import nn
-    from glassnet.zoo import MLP, CifarResNet
+    from glassnet.zoo import MLP, CifarResNet, CifarVGG
 
     check_model_data(name, data)
     if name == "mlp":
@@ -81,6 +85,8 @@ def build_model(name: str, data: str, sizes: list[int], config: dict[str, Any], 
                     nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(50 * side * side, 500, rng=rng)]
         tail = [nn.ReLU()] + ([nn.Dropout(config["dropout"], rng=rng)] if config["dropout"] else [])
         net = nn.Sequential(*body, *tail, nn.Linear(body[-1].out_features, sizes[-1], rng=rng))
+    elif name in _VGG_CONFIGS:
+        net = CifarVGG(_VGG_CONFIGS[name], num_classes=sizes[-1], dropout=config["dropout"], rng=rng)
     else:
         depth = int(name.removeprefix("resnet").removeprefix("plain"))
         net = CifarResNet((depth - 2) // 6, num_classes=sizes[-1], shortcut=name.startswith("resnet"), rng=rng)

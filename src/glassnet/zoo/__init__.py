@@ -5,7 +5,8 @@
 * :class:`Seq2Seq` — an LSTM encoder-decoder, optionally with attention; greedy and beam-search decoding.
 * CNNs layer for layer as torchvision (:func:`load_torchvision`, :func:`to_torchvision`):
   :class:`AlexNet`, :class:`VGG` (``vgg11/13/16/19``), :class:`GoogLeNet`, :class:`ResNet`
-  (``resnet18/34/50``) and the CIFAR ResNets of He et al. 2016 (``resnet20`` … ``plain110``).
+  (``resnet18/34/50``), the CIFAR ResNets of He et al. 2016 (``resnet20`` … ``plain110``) and
+  :class:`CifarVGG` (VGG's convs with one dense layer, for 32x32 images).
 * :class:`Word2Vec` — skip-gram and CBOW with negative sampling; :class:`WordVectors` for neighbour and
   analogy queries.
 * :class:`Autoencoder` (linear or MLP), :class:`DenoisingAutoencoder` and :class:`VAE` (Bernoulli decoder).
@@ -33,11 +34,12 @@ from glassnet.zoo.rnnlm import RNNLM
 from glassnet.zoo.seq2seq import Seq2Seq
 from glassnet.zoo.torch_state import load_torch_state_dict, strip_prefix
 from glassnet.zoo.torchvision import load_torchvision, to_torchvision
-from glassnet.zoo.vgg import VGG, vgg11, vgg13, vgg16, vgg19
+from glassnet.zoo.vgg import VGG, CifarVGG, vgg11, vgg13, vgg16, vgg19
 from glassnet.zoo.word2vec import Word2Vec, WordVectors
 
 __all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "VAE", "RNNLM", "Seq2Seq", "Word2Vec", "WordVectors",
-           "AlexNet", "VGG", "vgg11", "vgg13", "vgg16", "vgg19", "GoogLeNet", "ResNet", "resnet18", "resnet34",
+           "AlexNet", "VGG", "CifarVGG", "vgg11", "vgg13", "vgg16", "vgg19", "GoogLeNet", "ResNet", "resnet18",
+           "resnet34",
            "resnet50", "CifarResNet", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20",
            "plain32", "plain44", "plain56", "plain110", "load_torchvision", "to_torchvision",
            "load_torch_state_dict", "strip_prefix"]

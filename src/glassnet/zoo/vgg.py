@@ -6,11 +6,12 @@ from typing import Any
 
 from glassnet import functional as F
 from glassnet import nn
-from glassnet.checks import check_bool, check_choice, check_size
+from glassnet.checks import as_generator, check_bool, check_choice, check_number, check_size
+from glassnet.errors import ShapeError
 from glassnet.zoo.cnn_init import he_normal_convs, normal_layers
 from glassnet.zoo.torchvision import TorchvisionMixin
 
-__all__ = ["VGG", "VGG_CONFIGS", "vgg11", "vgg13", "vgg16", "vgg19"]
+__all__ = ["VGG", "CifarVGG", "VGG_CONFIGS", "vgg11", "vgg13", "vgg16", "vgg19"]
 
 # the paper's Table 1: conv widths (3x3, padding 1) and "M" for a 2x2/2 max pool
 VGG_CONFIGS: dict[str, list[int | str]] = {
@@ -59,19 +60,8 @@ class VGG(TorchvisionMixin, nn.Module):
         self.config = check_choice(config, "config", tuple(VGG_CONFIGS), "VGG")
         self.batch_norm = check_bool(batch_norm, "batch_norm", "VGG")
         self.num_classes = check_size(num_classes, "num_classes", "VGG")
-        init_rng, drop_rng = nn.init.as_generator(rng, "VGG: rng").spawn(2)
-        layers: list[nn.Module] = []
-        c_in = 3
-        for v in VGG_CONFIGS[config]:
-            if v == "M":
-                layers.append(nn.MaxPool2d(2, stride=2))  # (N, C, H, W) -> (N, C, H/2, W/2)
-                continue
-            layers.append(nn.Conv2d(c_in, v, 3, padding=1, rng=init_rng))  # (N, c_in, H, W) -> (N, v, H, W)
-            if batch_norm:
-                layers.append(nn.BatchNorm2d(v))
-            layers.append(nn.ReLU())
-            c_in = v
-        self.features = nn.Sequential(*layers)
+        init_rng, drop_rng = as_generator(rng, "VGG: rng").spawn(2)
+        self.features = _features(config, batch_norm, init_rng)
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(
             nn.Linear(512 * 7 * 7, 4096, rng=init_rng), nn.ReLU(), nn.Dropout(dropout, rng=drop_rng),
@@ -85,6 +75,71 @@ class VGG(TorchvisionMixin, nn.Module):
     def forward(self, x: Any) -> Any:
         x = self.avgpool(self.features(x))  # (N, 512, 7, 7)
         return self.classifier(F.flatten(x, start_axis=1))  # (N, 25088) -> (N, K)
+
+    def extra_repr(self) -> str:
+        return f"config={self.config!r}, batch_norm={self.batch_norm}, num_classes={self.num_classes}"
+
+
+def _features(config: str, batch_norm: bool, rng: Any) -> nn.Sequential:
+    """``features``: per width ``Conv2d(3x3, padding 1) [, BatchNorm2d], ReLU``, per ``"M"`` a 2x2/2 max pool."""
+    layers: list[nn.Module] = []
+    c_in = 3
+    for v in VGG_CONFIGS[config]:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2, stride=2))  # (N, C, H, W) -> (N, C, H/2, W/2)
+            continue
+        layers.append(nn.Conv2d(c_in, v, 3, padding=1, rng=rng))  # (N, c_in, H, W) -> (N, v, H, W)
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(v))
+        layers.append(nn.ReLU())
+        c_in = v
+    return nn.Sequential(*layers)
+
+
+class CifarVGG(nn.Module):
+    """VGG's convolutional stack for 32x32 images, with one dense layer on the 512 features.
+
+    Shapes: ``x (N, 3, 32, 32)`` -> ``features (N, 512, 1, 1)`` (five 2x2 pools) -> ``(N, 512)`` ->
+    [Dropout] -> logits ``(N, K)``.
+
+    ``features`` is built exactly as :class:`VGG`'s (the same module names, so a torchvision
+    ``features.*`` state dict loads); the 7x7 adaptive pool and the three 4096-wide dense layers,
+    sized for 224x224 ImageNet images (120M of VGG16's 138M parameters), are replaced by one
+    ``Linear(512, K)``, as CIFAR-10 versions of VGG commonly do (a deviation from the paper, which
+    has no CIFAR experiment). VGG-11 with batch norm has 9,231,114 parameters for K = 10.
+    Init: convs He-normal with fan-out, biases 0; the Linear layer its own ``U(-1/√512, 1/√512)``.
+
+    Args:
+        config: ``"A"`` (11 layers), ``"B"`` (13), ``"D"`` (16) or ``"E"`` (19).
+        batch_norm: insert ``BatchNorm2d`` after each conv (default True: without it the deeper
+            configurations barely train from scratch with SGD).
+        num_classes: K. dropout: drop probability before the dense layer (0 = none).
+        rng: numpy Generator, int seed or None for the weights and the dropout mask.
+
+    Raises:
+        ConfigError: an unknown ``config``, a bad ``num_classes``, ``dropout`` or ``rng``.
+    """
+
+    def __init__(self, config: str = "A", batch_norm: bool = True, num_classes: int = 10, dropout: float = 0.0,
+                 rng: Any = None) -> None:
+        super().__init__()
+        self.config = check_choice(config, "config", tuple(VGG_CONFIGS), "CifarVGG")
+        self.batch_norm = check_bool(batch_norm, "batch_norm", "CifarVGG")
+        self.num_classes = check_size(num_classes, "num_classes", "CifarVGG")
+        dropout = check_number(dropout, "dropout", "CifarVGG", min=0.0, max=1.0, max_open=True)
+        init_rng, drop_rng = as_generator(rng, "CifarVGG: rng").spawn(2)
+        self.features = _features(config, self.batch_norm, init_rng)
+        he_normal_convs(self.features, init_rng, mode="fan_out")
+        self.dropout = nn.Dropout(dropout, rng=drop_rng) if dropout else None
+        self.classifier = nn.Linear(512, self.num_classes, rng=init_rng)
+
+    def forward(self, x: Any) -> Any:
+        if x.ndim != 4 or x.shape[1:] != (3, 32, 32):
+            raise ShapeError(f"CifarVGG: x must be (N, 3, 32, 32), got {tuple(x.shape)}")
+        h = F.flatten(self.features(x), start_axis=1)  # (N, 512, 1, 1) -> (N, 512)
+        if self.dropout is not None:
+            h = self.dropout(h)
+        return self.classifier(h)  # (N, K)
 
     def extra_repr(self) -> str:
         return f"config={self.config!r}, batch_norm={self.batch_norm}, num_classes={self.num_classes}"
