@@ -293,7 +293,7 @@ class HRED(nn.Module):
             rng: Generator or seed for sampling (and VHRED's ``z ~ p(z|c)``).
 
         Returns:
-            N lists of token ids, without ``<bos>`` and ``<eos>``.
+            N lists of token ids, without ``<bos>`` and ``<eos>``; ``<pad>`` and ``<bos>`` are never generated.
 
         Raises:
             ConfigError: an unknown method, ``max_len``/``beam``/``top_k`` < 1, ``top_k > V``, temperature <= 0.
@@ -319,7 +319,7 @@ class HRED(nn.Module):
         out, done = [], np.zeros(N, bool)
         for _ in range(max_len):
             logits, state = self.decode(prev, cond, state)
-            scores = logits.data[:, 0].astype(np.float64)  # (N, V)
+            scores = self._next_scores(logits)  # (N, V)
             if method == "greedy":
                 token = scores.argmax(axis=1)
             else:
@@ -334,6 +334,13 @@ class HRED(nn.Module):
         return [row[:np.argmax(row == self.eos_id)].tolist() if (row == self.eos_id).any() else row.tolist()
                 for row in tokens]
 
+    def _next_scores(self, logits: Tensor) -> np.ndarray:
+        """The logits ``(N, V)`` of the next token, ``<pad>`` and ``<bos>`` excluded (``-inf``): they are
+        never a training target, so a reply never contains them."""
+        scores = logits.data[:, 0].astype(np.float64)  # (N, V)
+        scores[:, [self.pad_id, self.bos_id]] = -np.inf
+        return scores
+
     def _beam_one(self, cond, beam, max_len) -> list[int]:
         hyps, scores, state = [[]], np.zeros(1), None  # live candidates and their log-probabilities
         finished: list[tuple[float, list[int]]] = []
@@ -341,7 +348,8 @@ class HRED(nn.Module):
             b = len(hyps)
             prev = np.array([[h[-1] if h else self.bos_id] for h in hyps], np.int64)  # (b, 1)
             logits, new_state = self.decode(prev, F.getitem(cond, np.zeros(b, np.int64)), state)
-            logp = F.log_softmax(logits).data[:, 0].astype(np.float64)  # (b, V)
+            logp = self._next_scores(logits)  # (b, V)
+            logp = logp - np.logaddexp.reduce(logp, axis=1, keepdims=True)  # log-softmax
             cand = (scores[:, None] + logp).ravel()
             best = np.argsort(-cand, kind="stable")[:beam]  # ties: lowest (candidate, token) first, as argmax
             rows, tokens = np.divmod(best, logp.shape[1])
