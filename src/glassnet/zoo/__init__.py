@@ -39,7 +39,8 @@ from glassnet.zoo.torchvision import load_torchvision, to_torchvision
 from glassnet.zoo.vgg import VGG, vgg11, vgg13, vgg16, vgg19
 from glassnet.zoo.word2vec import Word2Vec, WordVectors
 
-__all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "VAE", "RNNLM", "Seq2Seq", "HRED", "VHRED", "linear_kl_weight", "Word2Vec", "WordVectors",
+__all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "VAE", "RNNLM", "Seq2Seq", "HRED", "VHRED", "linear_kl_weight",
+           "Word2Vec", "WordVectors",
            "AlexNet", "VGG", "vgg11", "vgg13", "vgg16", "vgg19", "GoogLeNet", "ResNet", "resnet18", "resnet34",
            "resnet50", "CifarResNet", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20",
            "plain32", "plain44", "plain56", "plain110", "load_torchvision", "to_torchvision",
