@@ -274,7 +274,8 @@ class HRED(nn.Module):
 
     def nll(self, context, n_turns, response) -> tuple[float, int]:
         """``(summed NLL in nats, token count)`` of a batch, without gradients, for corpus perplexity
-        ``exp(Σ nll / Σ tokens)`` (VHRED: the reconstruction term for one posterior sample)."""
+        ``exp(Σ nll / Σ tokens)`` (VHRED: the reconstruction term for one posterior sample, ε from the model's
+        Generator). Call ``eval()`` first, or word dropout still acts."""
         with no_grad():
             t = self.terms(context, n_turns, response)
         return float(t.nll.item()), t.tokens
