@@ -6,6 +6,8 @@
 * :func:`vae_loss` is the negative evidence lower bound of a VAE with a
   Bernoulli decoder (logits) and a diagonal Gaussian posterior against the
   standard normal prior, in nats per image.
+* :func:`gaussian_kl_divergence_two` is ``KL(N(μ_q, σ_q²) || N(μ_p, σ_p²))`` between two
+  diagonal Gaussians, for a learned prior (VHRED's ``p(z|c)``).
 """
 
 from __future__ import annotations
@@ -13,10 +15,16 @@ from __future__ import annotations
 from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.functional.activation import require_float
-from glassnet.functional.loss import binary_cross_entropy_with_logits, gaussian_kl_divergence
+from glassnet.functional.loss import (
+    _check_reduction,
+    _reduce,
+    _spread,
+    binary_cross_entropy_with_logits,
+    gaussian_kl_divergence,
+)
 from glassnet.functional.reduction import sum as _sum
 
-__all__ = ["reparameterize", "vae_loss"]
+__all__ = ["reparameterize", "vae_loss", "gaussian_kl_divergence_two"]
 
 
 class Reparameterize(Function):
@@ -95,3 +103,62 @@ def vae_loss(logits, x, mu, log_var, reduction: str = "mean") -> Tensor:
     total = (binary_cross_entropy_with_logits(logits, x, reduction="sum")
              + gaussian_kl_divergence(mu, log_var, reduction="sum"))
     return total * (1.0 / n) if reduction == "mean" and n else total
+
+
+class GaussianKLDivergenceTwo(Function):
+    def __init__(self, reduction: str):
+        self.reduction = reduction
+
+    def forward(self, mean_q, ln_var_q, mean_p, ln_var_p):
+        xp = self.xp
+        inv_var_p = xp.exp(-ln_var_p)  # 1 / σ_p²
+        ratio = xp.exp(ln_var_q - ln_var_p)  # σ_q² / σ_p²
+        diff = mean_q - mean_p
+        d2 = diff * diff * inv_var_p  # (μ_q - μ_p)² / σ_p²
+        self.save_for_backward(diff, inv_var_p, ratio, d2)
+        l = 0.5 * (ln_var_p - ln_var_q + ratio + d2 - 1)
+        return _reduce(xp, l, self.reduction, l.size)
+
+    # l = ½(v_p - v_q + e^{v_q - v_p} + (μ_q - μ_p)² e^{-v_p} - 1):
+    # dl/dμ_q = (μ_q - μ_p) / σ_p² = -dl/dμ_p,  dl/dv_q = ½(e^{v_q - v_p} - 1),
+    # dl/dv_p = ½(1 - e^{v_q - v_p} - (μ_q - μ_p)² / σ_p²)
+    def backward(self, grad_y):
+        diff, inv_var_p, ratio, d2 = self.saved
+        g = _spread(self.xp, grad_y, diff.shape, self.reduction, diff.size)
+        grad_mean_q = g * diff * inv_var_p
+        return grad_mean_q, g * (0.5 * (ratio - 1)), -grad_mean_q, g * (0.5 * (1 - ratio - d2))
+
+
+def gaussian_kl_divergence_two(mean_q, ln_var_q, mean_p, ln_var_p, reduction: str = "sum") -> Tensor:
+    """KL divergence between two diagonal Gaussians, ``KL(N(μ_q, e^{v_q}) || N(μ_p, e^{v_p}))``.
+
+    Formula (elementwise, ``v = log σ²``)::
+
+        l = ½ (v_p - v_q + (e^{v_q} + (μ_q - μ_p)²) / e^{v_p} - 1)
+
+    the closed form of ``E_q[log q(z) - log p(z)]`` for one coordinate. With ``μ_p = 0, v_p = 0``
+    it is :func:`gaussian_kl_divergence`; it is 0 exactly when ``q == p``. VHRED (Serban et al.
+    2017) uses it between the posterior ``q(z|c, r)`` and the learned prior ``p(z|c)``, so both
+    sides get gradients. Reduction ``"sum"`` (default), ``"mean"`` over all elements, or ``"none"``.
+
+    Backward: ``grad_μ_q = grad_l (μ_q - μ_p) / σ_p² = -grad_μ_p``,
+    ``grad_v_q = grad_l ½ (σ_q²/σ_p² - 1)``,
+    ``grad_v_p = grad_l ½ (1 - σ_q²/σ_p² - (μ_q - μ_p)²/σ_p²)``.
+
+    Shapes: all four ``(*S)``, e.g. ``(N, Z)`` -> ``()`` or ``(*S,)`` for ``"none"``.
+    dtype: that of ``mean_q``. Same as ``torch.distributions.kl_divergence(Normal(μ_q, σ_q),
+    Normal(μ_p, σ_p))`` elementwise.
+
+    Raises:
+        ShapeError: if the shapes differ.
+        DTypeError: if an input is not float, or float32 meets float64.
+        ConfigError: for an unknown ``reduction``.
+    """
+    name = "gaussian_kl_divergence_two"
+    ts = [as_tensor(t) for t in (mean_q, ln_var_q, mean_p, ln_var_p)]
+    for arg, t in zip(("mean_q", "ln_var_q", "mean_p", "ln_var_p"), ts):
+        require_float(name, arg, t)
+        if t.shape != ts[0].shape:
+            raise ShapeError(f"{name}: {arg} must have the shape of mean_q {ts[0].shape}, got {t.shape}")
+    _check_reduction(name, reduction)
+    return GaussianKLDivergenceTwo(reduction).apply(*ts)

@@ -10,6 +10,8 @@
 * :class:`Word2Vec` — skip-gram and CBOW with negative sampling; :class:`WordVectors` for neighbour and
   analogy queries.
 * :class:`Autoencoder` (linear or MLP), :class:`DenoisingAutoencoder` and :class:`VAE` (Bernoulli decoder).
+* :class:`HRED` and :class:`VHRED` — hierarchical encoder-decoders for dialogue (``HRED(context_rnn=False)`` is
+  the seq2seq baseline); :func:`linear_kl_weight` anneals VHRED's KL term.
 """
 
 from glassnet.zoo.alexnet import AlexNet
@@ -28,6 +30,7 @@ from glassnet.zoo.cifar_resnet import (
     resnet110,
 )
 from glassnet.zoo.googlenet import GoogLeNet
+from glassnet.zoo.hred import HRED, VHRED, linear_kl_weight
 from glassnet.zoo.mlp import MLP
 from glassnet.zoo.resnet import ResNet, resnet18, resnet34, resnet50
 from glassnet.zoo.rnnlm import RNNLM
@@ -37,9 +40,9 @@ from glassnet.zoo.torchvision import load_torchvision, to_torchvision
 from glassnet.zoo.vgg import VGG, CifarVGG, vgg11, vgg13, vgg16, vgg19
 from glassnet.zoo.word2vec import Word2Vec, WordVectors
 
-__all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "VAE", "RNNLM", "Seq2Seq", "Word2Vec", "WordVectors",
-           "AlexNet", "VGG", "CifarVGG", "vgg11", "vgg13", "vgg16", "vgg19", "GoogLeNet", "ResNet", "resnet18",
-           "resnet34",
+__all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "VAE", "RNNLM", "Seq2Seq", "HRED", "VHRED", "linear_kl_weight",
+           "Word2Vec", "WordVectors", "AlexNet", "VGG", "CifarVGG", "vgg11", "vgg13", "vgg16", "vgg19", "GoogLeNet",
+           "ResNet", "resnet18", "resnet34",
            "resnet50", "CifarResNet", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20",
            "plain32", "plain44", "plain56", "plain110", "load_torchvision", "to_torchvision",
            "load_torch_state_dict", "strip_prefix"]
