@@ -10,8 +10,8 @@
 
 from glassnet.text.bleu import corpus_bleu
 from glassnet.text.sampling import UnigramSampler
-from glassnet.text.tokenize import JapaneseTokenizer, whitespace_tokenize
+from glassnet.text.tokenize import JapaneseTokenizer, whitespace_tokenize, word_tokenize
 from glassnet.text.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocabulary, pad_sequences
 
 __all__ = ["Vocabulary", "pad_sequences", "PAD", "UNK", "BOS", "EOS", "SPECIALS",
-           "whitespace_tokenize", "JapaneseTokenizer", "corpus_bleu", "UnigramSampler"]
+           "whitespace_tokenize", "word_tokenize", "JapaneseTokenizer", "corpus_bleu", "UnigramSampler"]
