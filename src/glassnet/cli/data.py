@@ -42,6 +42,7 @@ DOWNLOADS: dict[str, Callable[[Any], None]] = {
     "cifar10": _cifar10,
     "ptb": _splits("load_ptb", ("train", "valid", "test")),
     "small_parallel_enja": _splits("load_small_parallel_enja", ("train", "dev", "test")),
+    "sgd": _splits("load_sgd", ("train", "dev")),
 }
 
 
