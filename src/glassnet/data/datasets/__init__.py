@@ -25,4 +25,10 @@ __all__ = [
     "load_ptb", "join_sentences", "load_tinyshakespeare", "load_small_parallel_enja", "load_neko",
 ]
 from glassnet.data.datasets.dates import DATE_FORMATS, load_dates  # noqa: E402,F401  (generated: dates)
+from glassnet.data.datasets.detection_scenes import (  # noqa: E402,F401  (generated: detection scenes)
+    DigitScenes,
+    digit_scenes,
+    make_digit_scenes,
+    write_coco,
+)
 from glassnet.data.datasets.generated import *  # noqa: E402,F403  (binary_addition, adding_problem, appears_later)
