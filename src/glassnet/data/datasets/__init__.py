@@ -27,4 +27,10 @@ __all__ = [
     "load_sgd", "read_sgd_dialogues", "SGD_SHA256",
 ]
 from glassnet.data.datasets.dates import DATE_FORMATS, load_dates  # noqa: E402,F401  (generated: dates)
+from glassnet.data.datasets.detection_scenes import (  # noqa: E402,F401  (generated: detection scenes)
+    DigitScenes,
+    digit_scenes,
+    make_digit_scenes,
+    write_coco,
+)
 from glassnet.data.datasets.generated import *  # noqa: E402,F403  (binary_addition, adding_problem, appears_later)
