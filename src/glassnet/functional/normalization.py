@@ -42,11 +42,13 @@ class BatchNorm(Function):
         xp = self.xp
         shape = _channel_shape(x.ndim)
         axes = (0,) + tuple(range(2, x.ndim))
+        # y doubles as the scratch for (x - μ)² before it receives the output: one buffer, no temporaries
+        y = xp.empty(x.shape, dtype=x.dtype)
         if self.training:
             m = x.size // x.shape[1]
             mean = x.mean(axis=axes)
-            centred = x - mean.reshape(shape)
-            var = (centred * centred).mean(axis=axes)  # biased: the normalisation uses it
+            centred = xp.subtract(x, mean.reshape(shape))
+            var = xp.square(centred, out=y).mean(axis=axes)  # biased: the normalisation uses it
             if self.running_mean is not None:
                 self.running_mean *= 1 - self.momentum
                 self.running_mean += self.momentum * mean.astype(self.running_mean.dtype)
@@ -56,34 +58,46 @@ class BatchNorm(Function):
                 self.running_var += self.momentum * unbiased.astype(self.running_var.dtype)
         else:
             mean, var = self.running_mean.astype(x.dtype), self.running_var.astype(x.dtype)
-            centred = x - mean.reshape(shape)
+            centred = xp.subtract(x, mean.reshape(shape))
         inv_std = 1.0 / xp.sqrt(var + self.eps)  # (C,)
-        x_hat = centred * inv_std.reshape(shape)
+        x_hat = xp.multiply(centred, inv_std.reshape(shape), out=centred)  # in place: x̂
         self.save_for_backward(x_hat, inv_std, weight)
-        y = x_hat * weight.reshape(shape) if weight is not None else x_hat.copy()
+        if weight is not None:
+            xp.multiply(x_hat, weight.reshape(shape), out=y)
+        else:
+            y[...] = x_hat
         if bias is not None:
             y += bias.reshape(shape)
         return y
 
+    # The three-term formula with dx̂ = γ dy folded into per-channel coefficients, so that the backward is
+    # two reductions and three elementwise passes:
+    #   Σ dx̂ = γ Σ dy,  Σ dx̂ x̂ = γ Σ dy x̂  ->  dx = a dy + b x̂ + c  with  a = γ/√(σ²+ε),
+    #   b = -a (Σ dy x̂)/m,  c = -a (Σ dy)/m
     def backward(self, grad_y):
+        xp = self.xp
         x_hat, inv_std, weight = self.saved
         shape = _channel_shape(grad_y.ndim)
         axes = (0,) + tuple(range(2, grad_y.ndim))
         need = self.needs_input_grad
         grads = [None] * len(need)
+        dx = xp.multiply(grad_y, x_hat)  # dy x̂, then the buffer of dx
+        sum_dy_xhat = dx.sum(axis=axes)  # (C,) = dγ
+        sum_dy = grad_y.sum(axis=axes)  # (C,) = dβ
         if need[0]:
-            d_hat = grad_y * weight.reshape(shape) if weight is not None else grad_y
+            a = inv_std * weight if weight is not None else inv_std  # (C,)
             if self.training:  # μ and σ² depend on x: the three-term formula
                 m = grad_y.size // grad_y.shape[1]
-                sum_d = d_hat.sum(axis=axes).reshape(shape)
-                sum_dx = (d_hat * x_hat).sum(axis=axes).reshape(shape)
-                grads[0] = (inv_std / m).reshape(shape) * (m * d_hat - sum_d - x_hat * sum_dx)
+                xp.multiply(x_hat, (-a * sum_dy_xhat / m).reshape(shape), out=dx)
+                dx += (-a * sum_dy / m).reshape(shape)
+                dx += grad_y * a.reshape(shape)
             else:  # fixed statistics: an affine map
-                grads[0] = d_hat * inv_std.reshape(shape)
+                xp.multiply(grad_y, a.reshape(shape), out=dx)
+            grads[0] = dx
         if len(need) > 1 and need[1]:
-            grads[1] = (grad_y * x_hat).sum(axis=axes)
+            grads[1] = sum_dy_xhat
         if len(need) > 2 and need[2]:
-            grads[2] = grad_y.sum(axis=axes)
+            grads[2] = sum_dy
         return tuple(grads)
 
 
