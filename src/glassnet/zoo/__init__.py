@@ -9,6 +9,8 @@
 * :class:`Word2Vec` — skip-gram and CBOW with negative sampling; :class:`WordVectors` for neighbour and
   analogy queries.
 * :class:`Autoencoder` (linear or MLP), :class:`DenoisingAutoencoder` and :class:`VAE` (Bernoulli decoder).
+* GANs for 28×28 MNIST: :class:`DCGANGenerator` / :class:`DCGANDiscriminator` and the plain
+  :class:`MLPGenerator` / :class:`MLPDiscriminator`, with the non-saturating losses.
 """
 
 from glassnet.zoo.alexnet import AlexNet
@@ -26,6 +28,14 @@ from glassnet.zoo.cifar_resnet import (
     resnet56,
     resnet110,
 )
+from glassnet.zoo.gan import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    discriminator_loss,
+    generator_loss,
+)
 from glassnet.zoo.googlenet import GoogLeNet
 from glassnet.zoo.mlp import MLP
 from glassnet.zoo.resnet import ResNet, resnet18, resnet34, resnet50
@@ -40,4 +50,5 @@ __all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "VAE", "RNNLM", "Seq2Se
            "AlexNet", "VGG", "vgg11", "vgg13", "vgg16", "vgg19", "GoogLeNet", "ResNet", "resnet18", "resnet34",
            "resnet50", "CifarResNet", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20",
            "plain32", "plain44", "plain56", "plain110", "load_torchvision", "to_torchvision",
-           "load_torch_state_dict", "strip_prefix"]
+           "load_torch_state_dict", "strip_prefix", "DCGANGenerator", "DCGANDiscriminator", "MLPGenerator",
+           "MLPDiscriminator", "discriminator_loss", "generator_loss"]
