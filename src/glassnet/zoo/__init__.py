@@ -12,6 +12,8 @@
 * :class:`Autoencoder` (linear or MLP), :class:`DenoisingAutoencoder` and :class:`VAE` (Bernoulli decoder).
 * :class:`HRED` and :class:`VHRED` — hierarchical encoder-decoders for dialogue (``HRED(context_rnn=False)`` is
   the seq2seq baseline); :func:`linear_kl_weight` anneals VHRED's KL term.
+* GANs for 28×28 MNIST: :class:`DCGANGenerator` / :class:`DCGANDiscriminator` and the plain
+  :class:`MLPGenerator` / :class:`MLPDiscriminator`, with the non-saturating losses.
 """
 
 from glassnet.zoo.alexnet import AlexNet
@@ -29,6 +31,14 @@ from glassnet.zoo.cifar_resnet import (
     resnet56,
     resnet110,
 )
+from glassnet.zoo.gan import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    discriminator_loss,
+    generator_loss,
+)
 from glassnet.zoo.googlenet import GoogLeNet
 from glassnet.zoo.hred import HRED, VHRED, linear_kl_weight
 from glassnet.zoo.mlp import MLP
@@ -45,4 +55,5 @@ __all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "VAE", "RNNLM", "Seq2Se
            "ResNet", "resnet18", "resnet34",
            "resnet50", "CifarResNet", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20",
            "plain32", "plain44", "plain56", "plain110", "load_torchvision", "to_torchvision",
-           "load_torch_state_dict", "strip_prefix"]
+           "load_torch_state_dict", "strip_prefix", "DCGANGenerator", "DCGANDiscriminator", "MLPGenerator",
+           "MLPDiscriminator", "discriminator_loss", "generator_loss"]
