@@ -8,7 +8,11 @@ from glassnet.optim.adagrad import AdaGrad
 from glassnet.optim.adam import Adam
 from glassnet.optim.clip import clip_grad_norm_, clip_grad_value_
 from glassnet.optim.lr_scheduler import (
-    CosineAnnealingLR, CosineAnnealingWarmRestarts, ExponentialLR, LRScheduler, StepLR,
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    ExponentialLR,
+    LRScheduler,
+    StepLR,
 )
 from glassnet.optim.optimizer import Optimizer
 from glassnet.optim.rmsprop import RMSprop
