@@ -21,6 +21,11 @@ SCHEDULES = {
                lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10)),
     "cosine_eta_min": (lambda o: optim.CosineAnnealingLR(o, T_max=25, eta_min=0.01),
                        lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=25, eta_min=0.01)),
+    "warm_restarts": (lambda o: optim.CosineAnnealingWarmRestarts(o, T_0=6),
+                      lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=6)),
+    "warm_restarts_t_mult": (lambda o: optim.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.01),
+                             lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2,
+                                                                                           eta_min=0.01)),
 }
 
 
@@ -101,8 +106,18 @@ def test_load_state_dict_rejects_bad_states():
     (lambda o: optim.ExponentialLR(o, gamma=-0.5), "ExponentialLR: gamma must be a number in"),
     (lambda o: optim.CosineAnnealingLR(o, T_max=0), "CosineAnnealingLR: T_max must be an int >= 1"),
     (lambda o: optim.CosineAnnealingLR(o, T_max=5, eta_min=-1e-3), "CosineAnnealingLR: eta_min must be a number in"),
+    (lambda o: optim.CosineAnnealingWarmRestarts(o, T_0=0), "CosineAnnealingWarmRestarts: T_0 must be an int >= 1"),
+    (lambda o: optim.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0),
+     "CosineAnnealingWarmRestarts: T_mult must be an int >= 1"),
     (lambda o: optim.StepLR("sgd", step_size=2), "StepLR: optimizer must be a glassnet Optimizer, got str"),
 ])
 def test_bad_input(make, message):
     with pytest.raises(ConfigError, match=message):
         make(make_optimizer())
+
+
+def test_warm_restarts_restart_at_each_cycle_start():
+    opt = make_optimizer(lr=0.2)
+    sched = optim.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)
+    assert [sched.cycle(e)[:2] for e in range(8)] == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (1, 3), (2, 0), (2, 1)]
+    assert sched.lr_at(2) == sched.lr_at(6) == 0.2 and sched.lr_at(1) == pytest.approx(0.1, abs=1e-15)

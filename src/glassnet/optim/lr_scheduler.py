@@ -19,7 +19,7 @@ from glassnet.checks import check_int, check_number, check_size
 from glassnet.errors import ConfigError
 from glassnet.optim.optimizer import Optimizer
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts"]
 
 
 class LRScheduler:
@@ -170,3 +170,53 @@ class CosineAnnealingLR(LRScheduler):
 
     def lr_at(self, epoch: int) -> float:
         return self.eta_min + (self.base_lr - self.eta_min) * (1.0 + math.cos(math.pi * epoch / self.T_max)) / 2.0
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing with warm restarts (SGDR): ``η_e = η_min + (η_0 - η_min) · (1 + cos(π T_cur / T_i)) / 2``.
+
+    Cycle ``i`` lasts ``T_i = T_0 · T_mult^i`` epochs; ``T_cur`` counts the epochs since the
+    last restart, and at ``T_cur = T_i`` the rate jumps back to ``η_0`` (a restart). In closed
+    form, with ``T_mult = 1``: ``T_cur = e mod T_0``; with ``T_mult > 1``: cycle
+    ``i = ⌊log_{T_mult}(e (T_mult - 1) / T_0 + 1)⌋`` starts at epoch ``T_0 (T_mult^i - 1) / (T_mult - 1)``.
+    Snapshot ensembles (Huang et al. 2017) take one model per cycle, at its end, where the rate is lowest.
+
+    Args:
+        optimizer: the optimizer to schedule; ``η_0`` is its current ``lr``.
+        T_0: the first cycle's length in epochs, a positive int.
+        T_mult: each cycle is ``T_mult`` times longer than the one before, an int >= 1 (as in PyTorch).
+        eta_min: ``η_min >= 0``.
+
+    Raises:
+        ConfigError: if ``T_0`` is not a positive int, ``T_mult`` not an int >= 1 or ``eta_min < 0``.
+
+    Reference:
+        Loshchilov & Hutter, "SGDR: Stochastic Gradient Descent with Warm Restarts", ICLR 2017;
+        the values equal ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts``'s.
+    """
+
+    hyperparameters = ("T_0", "T_mult", "eta_min")
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> None:
+        self._configure(T_0=T_0, T_mult=T_mult, eta_min=eta_min)
+        super().__init__(optimizer)
+
+    def _configure(self, T_0: Any, T_mult: Any, eta_min: Any) -> None:
+        name = "CosineAnnealingWarmRestarts"
+        self.T_0 = check_size(T_0, "T_0", name)
+        self.T_mult = check_size(T_mult, "T_mult", name)
+        self.eta_min = check_number(eta_min, "eta_min", name, min=0.0)
+
+    def cycle(self, epoch: int) -> tuple[int, int, int]:
+        """``(i, T_cur, T_i)`` at ``epoch``: the cycle's index, the epochs since its start, and its length."""
+        if self.T_mult == 1:
+            return epoch // self.T_0, epoch % self.T_0, self.T_0
+        # integer search instead of the float logarithm: exact at the cycle boundaries
+        i, start, length = 0, 0, self.T_0
+        while epoch >= start + length:
+            i, start, length = i + 1, start + length, length * self.T_mult
+        return i, epoch - start, length
+
+    def lr_at(self, epoch: int) -> float:
+        _, t_cur, t_i = self.cycle(epoch)
+        return self.eta_min + (self.base_lr - self.eta_min) * (1.0 + math.cos(math.pi * t_cur / t_i)) / 2.0

@@ -6,10 +6,26 @@
 * :class:`ModelCheckpoint`, :class:`EarlyStopping`, :class:`ProgressBar` — callbacks.
 * :func:`save_checkpoint` / :func:`load_checkpoint` — the ``.npz`` + JSON file format.
 * :class:`SequentialModel` / :class:`Model` — ``compile``, ``fit``, ``evaluate``, ``predict``.
+* :mod:`~glassnet.train.ensemble` — K-fold splits, bagging, voting, stacking, snapshot ensembles, disagreement.
 """
 
 from glassnet.train.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
 from glassnet.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from glassnet.train.ensemble import (
+    Stacking,
+    bootstrap_indices,
+    check_weights,
+    disagreement_matrix,
+    disagreement_rate,
+    error_rate,
+    hard_vote,
+    kfold_splits,
+    member_probabilities,
+    out_of_fold_probabilities,
+    snapshot_ensemble,
+    soft_vote,
+    weighted_average,
+)
 from glassnet.train.history import History
 from glassnet.train.keras import OPTIMIZERS, Model, SequentialModel, make_optimizer
 from glassnet.train.metrics import LOSSES, METRICS, accuracy, get_loss, get_metric
@@ -23,4 +39,7 @@ __all__ = [
     "Checkpoint", "save_checkpoint", "load_checkpoint",
     "Model", "SequentialModel", "OPTIMIZERS", "make_optimizer",
     "LOSSES", "METRICS", "accuracy", "get_loss", "get_metric",
+    "kfold_splits", "bootstrap_indices", "hard_vote", "soft_vote", "weighted_average", "check_weights",
+    "member_probabilities", "out_of_fold_probabilities", "Stacking", "snapshot_ensemble",
+    "disagreement_rate", "disagreement_matrix", "error_rate",
 ]
