@@ -8,6 +8,11 @@ after every epoch and ``best.npz`` when the validation accuracy improves;
 evaluate on the test split; print the per-epoch table; write ``metrics.json``
 and ``learning_curve.png``. ``--resume`` continues from ``OUT/checkpoint.npz``
 and ends with the same numbers as an uninterrupted run.
+
+``mpiexec -n R glassnet train ... --distributed`` trains data-parallel on R
+ranks (:mod:`glassnet.distributed`): ``--batch-size`` is each rank's batch (the
+global batch is R times it), rank 0 alone prints and writes the files, and
+``--resume`` needs the same R.
 """
 
 from __future__ import annotations
@@ -104,12 +109,14 @@ def _parse_hidden(text: str) -> list[int]:
 
 
 def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, progress: bool = True,
-                 echo: Callable[[str], None] = print) -> dict[str, Any]:
+                 echo: Callable[[str], None] = print, world: Any = None) -> dict[str, Any]:
     """Run (or resume) one training run described by ``config``; returns what ``metrics.json`` holds.
 
     ``config`` keys: model, data, data_dir, epochs, batch_size, lr, optimizer,
     hidden (list of ints), activation, dropout, schedule ("none" or "cosine"), seed, val_fraction,
-    patience (None or int).
+    patience (None or int). With ``world`` (a :class:`glassnet.distributed.World`) the run is data-parallel:
+    ``batch_size`` per rank, gradients averaged over the ranks, and only rank 0 echoes, shows progress and
+    writes files (every rank returns the metrics).
 
     Raises:
         ConfigError, DataError: bad settings, missing data or checkpoint.
@@ -128,9 +135,17 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     if config["model"] not in MODELS:
         raise ConfigError(f"model must be one of {sorted(MODELS)}, got {config['model']!r}")
     check_model_data(config["model"], config["data"])
+    main = world is None or world.is_main
+    if not main:
+        echo, progress = (lambda *_: None), False
+    if world is not None and not main:
+        world.comm.Barrier()  # rank 0 downloads (if needed) before the others read the cache
     data = load_classification(config["data"], config["data_dir"], config["val_fraction"])
+    if world is not None and main:
+        world.comm.Barrier()
     try:  # only now, with the data loaded: a run that cannot start leaves no empty folder behind
-        out.mkdir(parents=True, exist_ok=True)
+        if main:
+            out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(f"--out: cannot create folder {out}: {e.strerror}") from None
     num_classes = int(max(data["y_train"].max(), data["y_test"].max())) + 1
@@ -139,14 +154,27 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     model_seed, loader_seed = np.random.SeedSequence(config["seed"]).spawn(2)
     model = build_model(config["model"], config["data"], sizes, config, np.random.default_rng(model_seed))
     optimizer = make_optimizer(config["optimizer"], model.parameters(), config["lr"])
-    callbacks = [ModelCheckpoint(out, monitor="val_accuracy", config=config)]
+    callbacks = [ModelCheckpoint(out, monitor="val_accuracy", config=config)] if main else []
+    ddp = None
+    if world is not None:
+        from glassnet.distributed import DistributedDataParallel
+
+        ddp = DistributedDataParallel(model, world)
+        callbacks.append(ddp)
     if config["patience"]:
         callbacks.append(EarlyStopping("val_loss", patience=config["patience"]))
     scheduler = optim.CosineAnnealingLR(optimizer, T_max=config["epochs"]) if config["schedule"] == "cosine" else None
     trainer = Trainer(model, optimizer, loss="softmax_cross_entropy", metrics=["accuracy"], callbacks=callbacks,
-                      scheduler=scheduler)
-    train_loader = DataLoader(ArrayDataset(data["x_train"], data["y_train"]), batch_size=config["batch_size"],
-                              shuffle=True, rng=np.random.default_rng(loader_seed))
+                      scheduler=scheduler, grad_hook=ddp)
+    train_set = ArrayDataset(data["x_train"], data["y_train"])
+    if world is None:
+        train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
+                                  rng=np.random.default_rng(loader_seed))
+    else:
+        from glassnet.distributed import DistributedLoader
+
+        train_loader = DistributedLoader(train_set, batch_size=config["batch_size"], shuffle=True,
+                                         rng=np.random.default_rng(loader_seed), world=world)
     val_loader = DataLoader(ArrayDataset(data["x_val"], data["y_val"]), batch_size=512)
     test_loader = DataLoader(ArrayDataset(data["x_test"], data["y_test"]), batch_size=512)
     if resume:
@@ -175,6 +203,8 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
         "history": history,
         "seconds": round(trainer.seconds, 3),
     }
+    if not main:
+        return metrics
     atomic_write_json(out / "metrics.json", metrics)
     if history:
         title = f"{config['model']} {sizes} on {config['data']} (seed {config['seed']})"
@@ -236,9 +266,12 @@ _FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden
               help="BLAS threads. The products of these MLPs are small: one thread is about as fast on idle "
                    "cores and several times faster on busy ones.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--distributed", is_flag=True,
+              help="Data-parallel over the ranks of `mpiexec -n R` (needs glassnet[mpi]): --batch-size per rank, "
+                   "rank 0 writes the files, --resume needs the same R.")
 @click.pass_context
 def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optimizer, hidden, activation, dropout,
-                  schedule, seed, val_fraction, patience, data_dir, out, resume, threads, quiet):
+                  schedule, seed, val_fraction, patience, data_dir, out, resume, threads, quiet, distributed):
     """Train MODEL on a data set; print a table; write metrics, a learning curve and checkpoints.
 
     The test split is a stratified 20% held out with a fixed seed; validation
@@ -254,6 +287,12 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
               "batch_size": chosen["batch_size"], "lr": lr, "optimizer": optimizer,
               "hidden": _parse_hidden(chosen["hidden"]), "activation": activation, "dropout": chosen["dropout"],
               "schedule": chosen["schedule"], "seed": seed, "val_fraction": val_fraction, "patience": patience}
+    world = None
+    if distributed:
+        from glassnet.distributed import init
+
+        world = init()
+        config["world_size"] = world.size
     if resume:
         from glassnet.train import load_checkpoint
 
@@ -266,6 +305,11 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
             if explicit and config[key] != saved.get(key):
                 raise ConfigError(f"--resume: --{key.replace('_', '-')} {config[key]!r} differs from the "
                                   f"checkpoint's {saved.get(key)!r}")
+        ranks = world.size if world is not None else 1
+        if saved.get("world_size", 1) != ranks:
+            raise ConfigError(f"--resume: the checkpoint was written by a run on {saved.get('world_size', 1)} "
+                              f"rank(s), this run has {ranks}; resume with the same mpiexec -n"
+                              f"{' and --distributed' if saved.get('world_size', 1) > 1 else ''}")
         config = {**saved, "epochs": config["epochs"] if epochs is not None else saved["epochs"]}
         done = checkpoint.epoch
         if config["epochs"] < done:
@@ -275,7 +319,7 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
             # the schedule's period T_max is the run's --epochs: past it the rate would climb back up
             raise ConfigError(f"--resume: --epochs {config['epochs']} differs from the checkpoint's "
                               f"{saved['epochs']}, which a cosine schedule anneals over")
-    elif (out / CHECKPOINT).exists():
+    elif (out / CHECKPOINT).exists() and (world is None or world.is_main):
         click.echo(f"note: starting a new run in {out} (pass --resume to continue the old one instead)", err=True)
     from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
@@ -284,9 +328,14 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
     try:
         # overflow in a diverging run is reported once, by the trainer's non-finite check naming the step
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            run_training(config, out, resume=resume, progress=not quiet, echo=click.echo)
+            if world is None:
+                run_training(config, out, resume=resume, progress=not quiet, echo=click.echo)
+            else:
+                with world:  # an error on one rank aborts them all (no rank waits forever)
+                    run_training(config, out, resume=resume, progress=not quiet, echo=click.echo, world=world)
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted: {out / CHECKPOINT} holds the last completed epoch; "
                    f"continue with the same command plus --resume", err=True)
         ctx.exit(130)
-    click.echo(f"done in {time.perf_counter() - start:.1f} s")
+    if world is None or world.is_main:
+        click.echo(f"done in {time.perf_counter() - start:.1f} s")

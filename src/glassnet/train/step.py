@@ -8,6 +8,7 @@ Keras-style front end, every lab experiment) takes its steps through
     check: loss is finite              # else NonFiniteError naming the step, before any update
     optimizer.zero_grad()
     loss.backward()                    # dL/dW for every parameter
+    grad_hook()                        # optional: e.g. average the gradients over MPI ranks (distributed)
     check: every gradient is finite    # ditto: the weights (and any checkpoint) stay finite
     clip_grad_norm_(params, max_norm)  # optional (Pascanu et al. 2013)
     optimizer.step()                   # W <- W - update
@@ -66,7 +67,8 @@ def _named_params(optimizer: Any, model: Any) -> list[tuple[str, Tensor]]:
 
 def train_step(optimizer: Any, compute_loss: Callable[[], Tensor | tuple[Tensor, Any]] | Tensor, *,
                max_norm: float | None = None, where: str | int = "", model: Any = None,
-               params: Iterable[Tensor] | None = None) -> StepResult:
+               params: Iterable[Tensor] | None = None,
+               grad_hook: Callable[[], None] | None = None) -> StepResult:
     """Take one optimisation step on the loss that ``compute_loss()`` returns.
 
     Args:
@@ -80,6 +82,9 @@ def train_step(optimizer: Any, compute_loss: Callable[[], Tensor | tuple[Tensor,
         model: the Module the parameters belong to, only used to name a non-finite gradient
             (``gradient of 'rec.W_h' is not finite``); otherwise named by their index.
         params: the parameters whose gradients are checked and clipped (default ``optimizer.params``).
+        grad_hook: called with no argument right after ``backward``, before the gradient checks, e.g.
+            :class:`~glassnet.distributed.DistributedDataParallel`, which replaces every gradient by its mean
+            over the ranks (so a non-finite gradient on one rank stops every rank at the same step).
 
     Returns:
         :class:`StepResult` with the loss (before the update), the outputs and the gradient norm.
@@ -99,6 +104,8 @@ def train_step(optimizer: Any, compute_loss: Callable[[], Tensor | tuple[Tensor,
     value = check_finite(float(loss.item()), where)
     optimizer.zero_grad()
     loss.backward()
+    if grad_hook is not None:
+        grad_hook()
     named = _named_params(optimizer, model) if params is None else [
         (f"params[{i}]", p) for i, p in enumerate(params)]
     # Checked before the update, so the parameters (and the last checkpoint) stay finite.

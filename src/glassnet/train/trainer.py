@@ -76,6 +76,8 @@ class Trainer:
         clip_grad_norm: if set, gradients are rescaled to this global L2 norm before each step.
         rngs: further Generators to save and restore with checkpoints, by name
             (those the model holds are found by :func:`model_generators`).
+        grad_hook: passed to every :func:`~glassnet.train.step.train_step` (called after ``backward``), e.g.
+            a :class:`~glassnet.distributed.DistributedDataParallel` (also put it among the callbacks).
 
     Attributes:
         epoch: epochs completed; step: optimizer steps taken; epochs: the target of
@@ -84,13 +86,14 @@ class Trainer:
 
     Raises:
         ConfigError: a model that is not a Module, an unknown loss or metric,
-            or a bad ``clip_grad_norm``.
+            a bad ``clip_grad_norm``, or a ``grad_hook`` that is not callable.
     """
 
     def __init__(self, model: Module, optimizer: Any, loss: str | Callable = "softmax_cross_entropy",
                  metrics: Sequence[str | Callable] = ("accuracy",), callbacks: Iterable[Callback] = (),
                  scheduler: Any = None, clip_grad_norm: float | None = None,
-                 rngs: dict[str, np.random.Generator] | None = None) -> None:
+                 rngs: dict[str, np.random.Generator] | None = None,
+                 grad_hook: Callable[[], None] | None = None) -> None:
         if not isinstance(model, Module):
             raise ConfigError(f"Trainer: model must be a glassnet.nn.Module, got {type(model).__name__}")
         if not hasattr(optimizer, "step") or not hasattr(optimizer, "state_dict"):
@@ -98,6 +101,8 @@ class Trainer:
         if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or
                                            not isinstance(clip_grad_norm, (int, float)) or clip_grad_norm <= 0):
             raise ConfigError(f"Trainer: clip_grad_norm must be a number > 0 or None, got {clip_grad_norm!r}")
+        if grad_hook is not None and not callable(grad_hook):
+            raise ConfigError(f"Trainer: grad_hook must be callable with no argument, got {type(grad_hook).__name__}")
         if isinstance(metrics, str):
             metrics = (metrics,)
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
@@ -109,6 +114,7 @@ class Trainer:
                 raise ConfigError(f"Trainer: callbacks must be Callback objects, got {type(c).__name__}")
         self.clip_grad_norm = clip_grad_norm
         self.rngs = dict(rngs or {})
+        self.grad_hook = grad_hook
         self.epoch, self.step, self.epochs = 0, 0, 0
         self.history = History()
         self.stop_training = False
@@ -190,7 +196,7 @@ class Trainer:
                 return self.loss_fn(outputs, targets), outputs
 
             result = train_step(self.optimizer, compute_loss, max_norm=self.clip_grad_norm, where=where,
-                                model=self.model)
+                                model=self.model, grad_hook=self.grad_hook)
             value, outputs = result.loss, result.outputs
             self.step = step
             n = len(targets)

@@ -1,0 +1,31 @@
+"""Data-parallel training over MPI (mpi4py with the ``mpich`` wheel: ``pip install 'glassnet[mpi]'``).
+
+Run the same script on R ranks (``mpiexec -n 2 python train.py`` or
+``mpiexec -n 2 glassnet train mlp --data mnist --distributed``)::
+
+    from glassnet import distributed
+    with distributed.init() as world:                      # rank, size; a rank's exception aborts them all
+        model = MLP(sizes, rng=seed)                       # the same seed on every rank
+        ddp = distributed.DistributedDataParallel(model, world)    # Bcast of rank 0's parameters
+        loader = distributed.DistributedLoader(data, batch_size=64, shuffle=True, rng=seed, world=world)
+        trainer = Trainer(model, optimizer, callbacks=[ddp, *([ModelCheckpoint(out)] if world.is_main else [])],
+                          grad_hook=ddp)                   # one Allreduce of every gradient per step
+        trainer.fit(loader, epochs, progress=world.is_main)
+
+* :func:`init` / :class:`World` — rank and world size from the MPI environment, abort on failure.
+* :class:`DistributedDataParallel` — parameter broadcast, one flat-buffer gradient ``Allreduce`` per step,
+  the world size in checkpoints (resume on another number of ranks is refused).
+* :class:`DistributedLoader` — each rank's strided share of the same seeded global batches.
+
+Only rank 0 prints and writes files (the caller's choice, as above; ``glassnet train --distributed`` does it).
+The training loss and metrics a rank logs are those of its own share; validation runs on the whole
+validation set on every rank (identical weights give identical numbers).
+
+Nothing in glassnet imports this package; importing it does not import mpi4py (the first :func:`init` does).
+"""
+
+from glassnet.distributed.data_parallel import DistributedDataParallel
+from glassnet.distributed.loader import DistributedLoader
+from glassnet.distributed.world import DistributedError, World, init
+
+__all__ = ["init", "World", "DistributedError", "DistributedDataParallel", "DistributedLoader"]
