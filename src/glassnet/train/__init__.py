@@ -29,12 +29,13 @@ from glassnet.train.ensemble import (
 from glassnet.train.history import History
 from glassnet.train.keras import OPTIMIZERS, Model, SequentialModel, make_optimizer
 from glassnet.train.metrics import LOSSES, METRICS, accuracy, get_loss, get_metric
-from glassnet.train.serialization import load, save
+from glassnet.train.serialization import load, load_metadata, save
 from glassnet.train.step import StepResult, check_finite, train_step
 from glassnet.train.trainer import Trainer, model_generators
 
 __all__ = [
-    "Trainer", "History", "model_generators", "train_step", "StepResult", "check_finite", "save", "load",
+    "Trainer", "History", "model_generators", "train_step", "StepResult", "check_finite",
+    "save", "load", "load_metadata",
     "Callback", "ProgressBar", "ModelCheckpoint", "EarlyStopping",
     "Checkpoint", "save_checkpoint", "load_checkpoint",
     "Model", "SequentialModel", "OPTIMIZERS", "make_optimizer",

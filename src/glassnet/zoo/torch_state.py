@@ -27,10 +27,8 @@ pretrained ResNets of ``/work/shared/data/pretrained``; ``torch/serialization.py
 5. the list of root storage keys; then, for each key in that order, an 8-byte little-endian (sys-info's byte
    order) element count followed by ``count * itemsize`` bytes of data.
 
-**safetensors** (spec: https://github.com/huggingface/safetensors, "Format"): an 8-byte little-endian unsigned
-header length ``N``, ``N`` bytes of JSON ``{name: {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]},
-"__metadata__": {...}}`` (offsets relative to the end of the header), then the little-endian data.
-Dtypes read: ``F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL`` (and ``U16 U32 U64``).
+**safetensors**: read by :func:`glassnet.fileio.parse_safetensors` (the format is described there; shared with
+``glassnet.load``). Dtypes read: ``F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL`` (and ``U16 U32 U64``).
 
 The pickles are read with a :class:`pickle.Unpickler` whose ``find_class`` admits only
 ``collections.OrderedDict``, ``torch._utils._rebuild_tensor``, ``torch._utils._rebuild_tensor_v2``,
@@ -48,7 +46,6 @@ from __future__ import annotations
 
 import collections
 import io
-import json
 import os
 import pickle
 import struct
@@ -58,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.errors import DataError
+from glassnet.fileio import parse_safetensors
 
 __all__ = ["load_torch_state_dict", "strip_prefix"]
 
@@ -340,43 +338,6 @@ def _load_legacy(data: bytes, path: str) -> Any:
     return _materialize(obj, little, {})
 
 
-_ST_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
-              "U8": "u1", "U16": "<u2", "U32": "<u4", "U64": "<u8", "BOOL": "?", "BF16": _BF16}
-
-
-def _load_safetensors(data: bytes, path: str) -> dict[str, np.ndarray]:
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > len(data) - 8:
-        raise DataError(f"{path}: safetensors header of {n} bytes runs past the end of the file")
-    header = json.loads(data[8:8 + n].decode("utf-8"))
-    if not isinstance(header, dict):
-        raise DataError(f"{path}: safetensors header is not a JSON object")
-    body = memoryview(data)[8 + n:]
-    out: dict[str, np.ndarray] = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        if not isinstance(info, dict) or set(info) < {"dtype", "shape", "data_offsets"}:
-            raise DataError(f"{path}: safetensors entry {name!r} lacks dtype, shape or data_offsets")
-        dt = _ST_DTYPES.get(info["dtype"])
-        if dt is None:
-            raise DataError(f"{path}: safetensors entry {name!r} has unsupported dtype {info['dtype']!r}")
-        shape = tuple(_int(s, f"{name}'s shape") for s in info["shape"])
-        lo, hi = (_int(o, f"{name}'s data_offsets") for o in info["data_offsets"])
-        count = int(np.prod(shape, dtype=np.int64))
-        item = 2 if dt == _BF16 else np.dtype(dt).itemsize
-        if hi > len(body) or hi - lo != count * item:
-            raise DataError(f"{path}: safetensors entry {name!r} data_offsets [{lo}, {hi}] do not fit its shape "
-                            f"{shape} x {item} bytes or the file's {len(body)} data bytes")
-        buf = bytes(body[lo:hi])
-        if dt == _BF16:
-            a = (np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-        else:
-            a = np.frombuffer(buf, dtype=dt).astype(np.dtype(dt).newbyteorder("="))
-        out[name] = a.reshape(shape).copy()
-    return out
-
-
 def _select(obj: Any, key: str | None, path: str) -> dict[str, np.ndarray]:
     if key is not None:
         if not isinstance(obj, dict) or key not in obj:
@@ -434,7 +395,7 @@ def load_torch_state_dict(path: str | os.PathLike, *, key: str | None = None) ->
         elif data[:1] == b"\x80":
             obj = _load_legacy(data, p)
         elif len(data) >= 10 and data[8:9] == b"{":
-            return _select(_load_safetensors(data, p), key, p)
+            return _select(parse_safetensors(data, p)[0], key, p)
         else:
             raise DataError(f"{p}: neither a torch.save file (zip or legacy) nor safetensors")
         return _select(obj, key, p)
