@@ -209,8 +209,8 @@ def _batch_norm(g, m, x, where):
     C, dt = m.num_features, m.running_mean.dtype
     gamma = m.gamma.data if m.affine else np.ones(C, dt)
     beta = m.beta.data if m.affine else np.zeros(C, dt)
-    return g.node("BatchNormalization", [x, g.const("gamma", gamma), g.const("beta", beta),
-                                         g.const("running_mean", m.running_mean), g.const("running_var", m.running_var)],
+    stats = [g.const("running_mean", m.running_mean), g.const("running_var", m.running_var)]
+    return g.node("BatchNormalization", [x, g.const("gamma", gamma), g.const("beta", beta), *stats],
                   epsilon=float(m.eps))
 
 
@@ -387,13 +387,18 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, example_input: Any,
     outs = [outs] if isinstance(outs, str) else list(outs)
     names = ["output", "h_n", "c_n"][:len(outs)]
     g.nodes += [onnx.helper.make_node("Identity", [o], [n], name=f"n_out_{n}") for o, n in zip(outs, names)]
-    out_type = onnx.TensorProto.FLOAT if elem == "FLOAT" or elem.startswith("INT") else onnx.TensorProto.DOUBLE
     graph = onnx.helper.make_graph(
         g.nodes, type(model).__name__, [onnx.helper.make_tensor_value_info("input", getattr(onnx.TensorProto, elem),
                                                                           shape)],
-        [onnx.helper.make_tensor_value_info(n, out_type, None) for n in names], initializer=g.initializers)
+        [onnx.helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None) for n in names],
+        initializer=g.initializers)
     proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", OPSET)],
                                    producer_name="glassnet")
     proto.ir_version = min(proto.ir_version, 8)  # IR 8 is what opset 17 came with: older runtimes read it
+    # the outputs' types and shapes (dynamic axes symbolic) are ONNX's own shape inference, checked strictly
+    inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    known = {v.name: v for v in inferred.graph.value_info}
+    for out, inner in zip(proto.graph.output, outs):  # each output is an Identity of an inferred inner value
+        out.type.CopyFrom(known[inner].type)
     onnx.checker.check_model(proto, full_check=True)
     return atomic_write_bytes(path, proto.SerializeToString())
