@@ -32,7 +32,7 @@ IMAGE = (1, 28, 28)
 
 
 def dcgan_init(model: nn.Module, rng: Any, std: float = 0.02) -> None:
-    """Redraw as DCGAN does: every conv / transposed-conv weight ``~ N(0, std²)``, batch norm ``γ ~ N(1, std²)``, ``β = 0``.
+    """Redraw as DCGAN does: conv and transposed-conv weights ``~ N(0, std²)``, BN ``γ ~ N(1, std²)``, ``β = 0``.
 
     Layers are visited in module order from one Generator, so a seed gives the same model.
     This is the paper's "all weights from a zero-centred Normal with standard deviation 0.02" and

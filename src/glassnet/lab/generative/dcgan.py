@@ -1,4 +1,4 @@
-"""dcgan: a convolutional GAN (DCGAN) generates better MNIST digits than a plain MLP GAN; an overpowering D collapses it."""
+"""dcgan: a convolutional GAN beats a plain MLP GAN on MNIST; an overpowering discriminator collapses it."""
 
 from __future__ import annotations
 
