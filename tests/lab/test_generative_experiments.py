@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from glassnet.lab import experiments, get_experiment, run_experiment
@@ -57,3 +58,12 @@ def test_vae_quick_run_bounds_and_latent_size(tmp_path):
     assert m["z10_neg_elbo"] < m["z2_neg_elbo"] < 250  # nats per image; it learned
     assert m["z2_iwae_nll"] < m["z2_neg_elbo"] and m["z10_iwae_nll"] < m["z10_neg_elbo"]
     assert {"samples.png", "training_elbo.png"} <= set(r.plots)
+
+
+@needs_mnist
+def test_dcgan_quick_run(tmp_path):
+    r = run_quick("dcgan", tmp_path)
+    m = r.metrics
+    assert r.verdict == "supported"
+    assert all(np.isfinite(m[k]) and m[k] > 0 for k in ("dcgan_fid", "mlp_gan_fid", "dcgan_strong_d_fid"))
+    assert {"fid.png", "mode_coverage.png", "samples_epoch01.png", "samples_epoch02.png"} == set(r.plots)
