@@ -269,3 +269,20 @@ def test_shifted_gemm_path_equals_im2col(monkeypatch, kernel, padding, dilation)
         results.append([y.data] + [t.grad for t in ts])
     for a, c in zip(*results):
         np.testing.assert_allclose(a, c, atol=1e-12)
+
+
+def test_shifted_gemm_tiles_agree_with_one_tile(monkeypatch):
+    """Column tiles (several, the last one ragged) give the same outputs and gradients as one whole-width tile."""
+    rng = np.random.default_rng(7)
+    x, W = rng.standard_normal((3, 8, 16, 17)), rng.standard_normal((5, 8, 3, 3))
+    g = rng.standard_normal((3, 5, 16, 17))
+    results = []
+    for tile_bytes in (2**40, 8 * 256 * 8 + 1):  # one tile; 256-column tiles over 3·18·19 = 1026 columns
+        monkeypatch.setattr(conv_module, "SHIFT_TILE_BYTES", tile_bytes)
+        ts = [gn.Tensor(a, requires_grad=True) for a in (x, W)]
+        y = F.conv2d(*ts, padding=1)
+        assert y.creator.shifted
+        y.backward(g)
+        results.append([y.data] + [t.grad for t in ts])
+    for a, c in zip(*results):
+        np.testing.assert_allclose(a, c, atol=1e-12)

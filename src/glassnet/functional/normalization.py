@@ -71,7 +71,7 @@ class BatchNorm(Function):
         return y
 
     # The three-term formula with dx̂ = γ dy folded into per-channel coefficients, so that the backward is
-    # two reductions and three elementwise passes:
+    # two reductions and four elementwise passes:
     #   Σ dx̂ = γ Σ dy,  Σ dx̂ x̂ = γ Σ dy x̂  ->  dx = a dy + b x̂ + c  with  a = γ/√(σ²+ε),
     #   b = -a (Σ dy x̂)/m,  c = -a (Σ dy)/m
     def backward(self, grad_y):
