@@ -1,0 +1,101 @@
+"""Run by tests/distributed/test_mpi.py under ``mpiexec -n R python mpi_worker.py MODE OUT``, never by pytest itself.
+
+Modes:
+    parity DTYPE  train a small MLP data-parallel for a few steps; rank 0 writes OUT/params.npz, every rank
+                  checks that its parameters equal rank 0's.
+    cli ARGS...   run ``glassnet train ARGS`` and print the paths each rank wrote (os.replace destinations).
+    raise         rank 1 raises at its third step inside ``with world:``.
+    hook          rank 1 raises at its third step outside any ``with``: the excepthook aborts.
+    stall         rank 1 stops answering (sleeps); rank 0's watchdog (timeout 2 s) must abort the job.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+from glassnet import distributed, nn, optim
+from glassnet.data import ArrayDataset
+from glassnet.train import Trainer
+
+
+def problem(dtype: str, n: int = 48, d: int = 5, k: int = 3):
+    """The fixed data and model of the parity test (also built by the single-process reference)."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((n, d)).astype(dtype)
+    t = rng.integers(0, k, size=n)
+    model = nn.Sequential(nn.Linear(d, 16, rng=1), nn.Tanh(), nn.Linear(16, k, rng=2)).to(dtype)
+    return ArrayDataset(x, t), model
+
+
+def build_trainer(model, grad_hook=None, callbacks=()):
+    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    return Trainer(model, optimizer, metrics=(), callbacks=callbacks, grad_hook=grad_hook)
+
+
+def parity(out: str, dtype: str) -> None:
+    with distributed.init() as world:
+        data, model = problem(dtype)
+        if world.rank == 1:  # a different start on rank 1: the broadcast must replace it by rank 0's
+            for p in model.parameters():
+                p.data[...] = 0
+        ddp = distributed.DistributedDataParallel(model, world)
+        loader = distributed.DistributedLoader(data, batch_size=4, shuffle=True, rng=3, world=world)
+        build_trainer(model, grad_hook=ddp, callbacks=[ddp]).fit(loader, epochs=2)
+        flat = np.concatenate([p.data.ravel() for p in model.parameters()])
+        everyone = world.comm.gather(flat, root=0)
+        if world.is_main:
+            assert all(np.array_equal(everyone[0], f) for f in everyone), "ranks hold different parameters"
+            np.savez(os.path.join(out, "params.npz"), **{n: p.data for n, p in model.named_parameters()},
+                     exchanges=np.array(ddp.exchanges))
+            print("parity ok")
+
+
+def cli(args: list[str]) -> None:
+    real_replace, written = os.replace, []
+
+    def replace(src, dst, *a, **k):
+        written.append(os.path.basename(os.fspath(dst)))
+        return real_replace(src, dst, *a, **k)
+
+    os.replace = replace
+    from glassnet.cli import main
+
+    code = main(args)
+    from mpi4py import MPI
+
+    print(f"WROTE rank {MPI.COMM_WORLD.Get_rank()}: {sorted(set(written))}", flush=True)
+    sys.exit(code)
+
+
+def failing(mode: str) -> None:
+    world = distributed.init(timeout=2.0 if mode == "stall" else None)
+    data, model = problem("float32", n=4000)
+    ddp = distributed.DistributedDataParallel(model, world)
+
+    def hook():
+        if world.rank == 1 and ddp.exchanges == 2:
+            if mode == "stall":
+                time.sleep(60)
+            raise RuntimeError("rank 1 fails on purpose at its third step")
+        ddp()
+
+    loader = distributed.DistributedLoader(data, batch_size=4, shuffle=True, rng=3, world=world)
+    if mode == "raise":
+        with world:
+            build_trainer(model, grad_hook=hook).fit(loader, epochs=50)
+    else:
+        build_trainer(model, grad_hook=hook).fit(loader, epochs=50)
+
+
+if __name__ == "__main__":
+    mode, rest = sys.argv[1], sys.argv[2:]
+    if mode == "parity":
+        parity(rest[0], rest[1])
+    elif mode == "cli":
+        cli(rest)
+    else:
+        failing(mode)
