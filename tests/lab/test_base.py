@@ -162,3 +162,23 @@ def test_experiments_import_no_other_experiment_and_none_writes_its_own_training
         # the course's step is written once, in glassnet.train.step: no experiment updates weights itself
         # (a gradient probe may call backward, as vanishing-gradient measures dL/dh_t; no one calls step)
         assert "optimizer.step()" not in source and "opt.step()" not in source, f"{name} writes its own step"
+
+
+def test_pr_curves_draws_one_step_line_per_class_from_an_evaluation():
+    import numpy as np
+
+    from glassnet.detection import evaluate_detections
+    from glassnet.lab import plotting
+
+    gt = [{"boxes": np.array([[0, 0, 10, 10], [20, 20, 30, 30]], float), "classes": np.array([0, 1])}]
+    pred = [{"boxes": np.array([[0, 0, 10, 10], [50, 50, 60, 60], [20, 20, 30, 31]], float),
+             "scores": np.array([0.9, 0.8, 0.7]), "classes": np.array([0, 0, 1])}]
+    result = evaluate_detections(pred, gt, method="voc")
+    fig = plotting.pr_curves(result.curves, names={0: "zero", 1: "one"})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        f"zero (AP {result.ap[0]:.3f})", f"one (AP {result.ap[1]:.3f})"]
+    x, y = ax.lines[0].get_data()  # class 0: a hit then a miss, recall 1 after the first detection
+    np.testing.assert_allclose(x, [0.0, 1.0, 1.0])
+    np.testing.assert_allclose(y, [1.0, 1.0, 0.5])
+    assert plotting.png_bytes(fig)[:4] == b"\x89PNG"

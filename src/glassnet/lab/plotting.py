@@ -155,3 +155,28 @@ def learning_curve(history: list[dict[str, Any]], *, loss_label: str = "cross-en
         ax_metric.axhline(test_value, color="gray", linestyle="--", label=f"test (final) {test_value:.2%}")
     style(ax_metric, title=metric, xlabel="epoch", ylabel=metric)
     return fig
+
+
+def pr_curves(curves: dict[Any, Any], *, names: dict[Any, str] | None = None, title: str = "precision-recall"):
+    """Precision against recall, one step line per class, with each class's AP in the legend.
+
+    Args:
+        curves: class -> an object with ``recall`` and ``precision`` ``(D,)`` arrays (after each ranked
+            detection) and ``ap`` (``glassnet.detection.PRCurve``, e.g. ``evaluate_detections(...).curves``).
+        names: class -> label (default: the class itself).
+        title: the axes' title.
+
+    Returns:
+        The Figure. Axes run over [0, 1.02]; a class with no detection is drawn as a single point at
+        (0, 0) so that it still appears in the legend.
+    """
+    fig, ax = figure()
+    for k, c in curves.items():
+        recall = np.concatenate([[0.0], np.asarray(c.recall, dtype=float)])
+        precision = np.concatenate([[1.0 if len(c.recall) else 0.0], np.asarray(c.precision, dtype=float)])
+        label = f"{(names or {}).get(k, k)} (AP {c.ap:.3f})"
+        ax.step(recall, precision, where="post", label=label)
+    style(ax, title=title, xlabel="recall", ylabel="precision")
+    ax.set_xlim(0.0, 1.02)
+    ax.set_ylim(0.0, 1.02)
+    return fig
