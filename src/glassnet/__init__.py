@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 # Subpackages are reachable from the top package (``import glassnet as gn; gn.nn.LSTM``), imported on first
 # use so that ``import glassnet`` stays light (no matplotlib, gymnasium or tqdm until asked for).
 _SUBPACKAGES = ("nn", "optim", "data", "text", "train", "zoo", "rl", "lab", "testing", "checks", "errors",
-                "backend", "autograd", "fileio", "cli", "export")
+                "backend", "autograd", "fileio", "cli", "export", "detection")
 _LAZY = {"save": ("glassnet.train", "save"), "load": ("glassnet.train", "load")}
 
 
