@@ -14,7 +14,7 @@ from glassnet.lab.base import Experiment
 
 __all__ = ["experiments", "get_experiment"]
 
-_INFRASTRUCTURE = {"base", "registry", "report", "plotting", "recorded"}
+_INFRASTRUCTURE = {"base", "registry", "report", "plotting", "recorded", "images"}
 
 
 def experiments() -> dict[str, type[Experiment]]:

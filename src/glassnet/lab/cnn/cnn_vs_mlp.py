@@ -9,7 +9,7 @@ import numpy as np
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.cnn import TOPIC
-from glassnet.lab.cnn.images import IMAGE_SHAPES, ImageMLP, TrainingConfig, lenet, load_images, train_classifier
+from glassnet.lab.images import IMAGE_SHAPES, ImageMLP, TrainingConfig, lenet, load_images, train_classifier
 
 
 def _mlp_hidden(inputs: int, target: int, classes: int = 10) -> int:

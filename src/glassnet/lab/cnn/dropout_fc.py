@@ -10,7 +10,7 @@ from glassnet import nn
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.cnn import TOPIC
-from glassnet.lab.cnn.images import TrainingConfig, load_images, train_classifier
+from glassnet.lab.images import TrainingConfig, load_images, train_classifier
 
 
 def network(p: float, c: int, hidden: int, rng) -> nn.Sequential:

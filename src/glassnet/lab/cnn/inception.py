@@ -10,7 +10,7 @@ from glassnet import nn
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.cnn import TOPIC
-from glassnet.lab.cnn.images import TrainingConfig, load_images, train_classifier
+from glassnet.lab.images import TrainingConfig, load_images, train_classifier
 from glassnet.zoo.googlenet import BasicConv2d, Inception
 
 # GoogLeNet's inception (3a): 192 channels in; 64 | 96 -> 128 | 16 -> 32 | pool -> 32 (Szegedy et al. 2015, table 1)

@@ -9,7 +9,7 @@ import numpy as np
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.cnn import TOPIC
-from glassnet.lab.cnn.images import TrainingConfig, load_images, train_classifier
+from glassnet.lab.images import TrainingConfig, load_images, train_classifier
 from glassnet.zoo import CifarResNet
 
 

@@ -24,8 +24,8 @@ import glassnet.functional as F
 from glassnet import nn
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.cnn.images import ImageMLP, lenet, load_images, train_classifier
 from glassnet.lab.ensembles import TOPIC
+from glassnet.lab.images import ImageMLP, lenet, load_images, train_classifier
 from glassnet.train import disagreement_matrix, error_rate, hard_vote, member_probabilities, soft_vote
 from glassnet.zoo.cifar_resnet import CifarBasicBlock
 

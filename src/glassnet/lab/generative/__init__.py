@@ -17,7 +17,7 @@ TOPIC = "Latent variables and generation"
 
 def load_flat_mnist(data_dir: Any, n_train: int = 0, n_test: int = 0) -> dict[str, np.ndarray]:
     """The shared MNIST splits as ``x_* (N, 784)`` float32 in [0, 1] and ``y_*`` int64."""
-    from glassnet.lab.cnn.images import load_images
+    from glassnet.lab.images import load_images
 
     data = load_images("mnist", data_dir, n_train, n_test)
     return {k: (v.reshape(len(v), -1) if k.startswith("x_") else v) for k, v in data.items()}

@@ -10,7 +10,6 @@ import numpy as np
 from glassnet import no_grad
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.cnn.images import load_images
 from glassnet.lab.generative import TOPIC
 from glassnet.lab.generative.gan_metrics import (
     class_histogram,
@@ -19,6 +18,7 @@ from glassnet.lab.generative.gan_metrics import (
     kl_to_uniform,
     train_feature_classifier,
 )
+from glassnet.lab.images import load_images
 from glassnet.optim import Adam
 from glassnet.train.step import train_step
 from glassnet.zoo import (

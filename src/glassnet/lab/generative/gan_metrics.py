@@ -97,7 +97,7 @@ def train_feature_classifier(x: np.ndarray, y: np.ndarray, *, rng, progress, epo
 
     Its penultimate layer (``width[2]`` ReLU units) gives the FID features. Returns the model (eval mode).
     """
-    from glassnet.lab.cnn.images import lenet, train_classifier
+    from glassnet.lab.images import lenet, train_classifier
 
     model = lenet(1, 28, rng, width=width)
     data = {"x_train": x, "y_train": y, "x_test": x[:500], "y_test": y[:500]}

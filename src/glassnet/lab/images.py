@@ -1,4 +1,5 @@
-"""What the CNN experiments share: image splits as ``(N, C, H, W)``, one training loop, accuracy.
+"""What the image experiments share (CNN, generative, ensembles): image splits as ``(N, C, H, W)``, one training
+loop, accuracy, the LeNet and the MLP baselines.
 
 Not an experiment (the registry finds none here); every training step goes
 through :func:`glassnet.train.train_step`.
