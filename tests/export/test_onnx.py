@@ -152,7 +152,6 @@ def test_refusals_name_the_module(tmp_path):
     x = np.zeros((1, 3, 8, 8), np.float32)
     cases = [
         (nn.Sequential(nn.Conv2d(3, 4, 3), nn.ConvTranspose2d(4, 2, 3)), r"module 1 \(ConvTranspose2d\) has no ONNX"),
-        (nn.Sequential(nn.AdaptiveAvgPool2d((2, 2))), r"0 \(AdaptiveAvgPool2d\) cannot be exported: output_size"),
         (nn.Sequential(nn.LocalResponseNorm(4)), r"even size 4"),
         (nn.Sequential(nn.AvgPool2d(2, divisor_override=3)), r"divisor_override"),
         (nn.Sequential(nn.BatchNorm2d(3, track_running_stats=False)), r"track_running_stats=False"),
@@ -160,6 +159,58 @@ def test_refusals_name_the_module(tmp_path):
     for model, match in cases:
         with pytest.raises(ConfigError, match=match):
             export_onnx(model, tmp_path / "bad.onnx", x)
+    with pytest.raises(ConfigError, match=r"0 \(AdaptiveAvgPool2d\) cannot be exported: output_size \(2, 2\) needs"):
+        export_onnx(nn.Sequential(nn.AdaptiveAvgPool2d((2, 2))), tmp_path / "bad.onnx", x,
+                    dynamic_axes={0: "N", 2: "H", 3: "W"})
     assert not (tmp_path / "bad.onnx").exists()
     with pytest.raises(ConfigError, match="example_input must be an array of float32"):
         export_onnx(nn.ReLU(), tmp_path / "bad.onnx", np.zeros(3, dtype=np.float16))
+
+
+@pytest.mark.parametrize("in_hw, out_hw", [((6, 9), (2, 3)), ((7, 5), (3, 2)), ((1, 1), (6, 6)), ((4, 4), (4, 4)),
+                                           ((10, 3), (4, 1))])
+def test_adaptive_avg_pool_any_output_size(tmp_path, in_hw, out_hw):
+    """Equal windows (one AveragePool), torch's overlapping unequal windows (slices), upsampling from 1x1."""
+    x = np.random.default_rng(1).standard_normal((2, 3, *in_hw)).astype(np.float32)
+    got = _check(nn.Sequential(nn.AdaptiveAvgPool2d(out_hw)), x, tmp_path)
+    assert got[0].shape == (2, 3, *out_hw)
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "m.onnx")).graph.node}
+    divisible = in_hw[0] % out_hw[0] == 0 and in_hw[1] % out_hw[1] == 0
+    assert ("Slice" in ops) is not divisible
+
+
+@pytest.mark.slow
+def test_zoo_alexnet_and_vgg_with_adaptive_pools(tmp_path):
+    """AlexNet at 63x63 (features 1x1, pooled up to 6x6) and VGG-11-BN at 32x32 (1x1 up to 7x7).
+
+    The 4096-wide classifiers are swapped for narrow ones of the same kinds of layers (Dropout, Linear, ReLU):
+    exporting 100M weights spends its time in protobuf, not in what is being tested.
+    """
+    from glassnet.zoo import AlexNet, vgg11
+
+    rng = np.random.default_rng(2)
+    for model, x, flat in ((AlexNet(num_classes=5, rng=0), (2, 3, 63, 63), 256 * 6 * 6),
+                           (_randomise_batch_norm(vgg11(batch_norm=True, num_classes=5, rng=0), rng), (2, 3, 32, 32),
+                            512 * 7 * 7)):
+        model.classifier = nn.Sequential(nn.Dropout(0.5, rng=0), nn.Linear(flat, 16, rng=1), nn.ReLU(),
+                                         nn.Linear(16, 5, rng=2))
+        _check(model, rng.standard_normal(x).astype(np.float32), tmp_path)
+
+
+def test_zoo_cifar_vgg(tmp_path):
+    from glassnet.zoo import CifarVGG
+
+    rng = np.random.default_rng(3)
+    model = _randomise_batch_norm(CifarVGG("A", num_classes=4, rng=0), rng)
+    _check(model, rng.standard_normal((2, 3, 32, 32)).astype(np.float32), tmp_path)
+
+
+@pytest.mark.parametrize("variant", ["torchvision", "paper"])
+def test_zoo_googlenet_both_variants(tmp_path, variant):
+    from glassnet.zoo import GoogLeNet
+
+    rng = np.random.default_rng(4)
+    model = GoogLeNet(num_classes=6, aux_logits=True, variant=variant, rng=0)  # aux heads: training only
+    model = _randomise_batch_norm(model, rng)
+    got = _check(model, rng.standard_normal((2, 3, 64, 64)).astype(np.float32), tmp_path)
+    assert got[0].shape == (2, 6)

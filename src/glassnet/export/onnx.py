@@ -21,7 +21,12 @@ Op mapping (``x`` the module's input; house layouts of DESIGN.md)::
     MaxPool2d            MaxPool(kernel_shape, strides, pads, dilations, ceil_mode)
     AvgPool2d            AveragePool(kernel_shape, strides, pads, ceil_mode, count_include_pad);
                          divisor_override is refused
-    AdaptiveAvgPool2d(1) GlobalAveragePool; other output sizes are refused
+    AdaptiveAvgPool2d    output 1: GlobalAveragePool; output (OH, OW) with H, W known at export (ONNX shape
+                         inference on the graph so far; the input's spatial axes must not be dynamic):
+                         AveragePool(kernel = stride = H/OH) when OH divides H (W likewise; kernel 1 is the
+                         identity), otherwise torch's windows [floor(i·H/OH), ceil((i+1)·H/OH)) written out
+                         as one Slice + ReduceMean per output row, then per output column, and a Concat
+                         (the mean over a window's rectangle is the mean over its rows of the row means)
     BatchNorm1d/2d       BatchNormalization(x, γ, β, running_mean, running_var, epsilon)  (eval statistics)
     LocalResponseNorm    LRN(size, alpha, beta, bias=k): ONNX, like torch and ours, divides alpha by size.
                          Odd sizes only: for an even n torch's window is [c - n/2, c + n/2 - 1], ONNX's
@@ -30,7 +35,9 @@ Op mapping (``x`` the module's input; house layouts of DESIGN.md)::
     RNN / LSTM / GRU     RNN / LSTM / GRU nodes, one per layer (direction "bidirectional" when ours is),
                          between Transposes for batch-first (N, T, D) <-> ONNX's (T, N, D)
     zoo: MLP, RNNLM, CifarBasicBlock + CifarResNet (option-A shortcut: Slice(steps 2) + Pad of zero channels),
-         BasicBlock, Bottleneck, ResNet (projection shortcut), and through Sequential the ``glassnet train``
+         BasicBlock, Bottleneck, ResNet (projection shortcut), AlexNet, VGG, CifarVGG, GoogLeNet (both
+         variants; BasicConv2d, Inception: its four branches then Concat on channels; the auxiliary heads
+         only run in training, so the eval graph has none), and through Sequential the ``glassnet train``
          CNNs (LeNet-style) and VGG/AlexNet-style stacks built from the layers above
 
 Recurrent repacking. Ours: ``W_x (D, G·H)``, ``W_h (H, G·H)`` with gate blocks in torch's order; ONNX:
@@ -72,8 +79,29 @@ _INT_MAX = np.iinfo(np.int64).max
 class _Graph:
     """The nodes and initializers being written, with fresh value names."""
 
-    def __init__(self, onnx):
+    def __init__(self, onnx, input_info=None):
         self.onnx, self.nodes, self.initializers, self._n = onnx, [], [], 0
+        self.input_info = input_info  # the graph input's value info, for shape inference of inner values
+
+    def shape(self, value: str) -> list[int | None]:
+        """The dims of ``value`` by ONNX shape inference on the nodes so far (None for a dynamic dim)."""
+        onnx = self.onnx
+        if value == self.input_info.name:
+            dims = self.input_info.type.tensor_type.shape.dim
+            return [d.dim_value if d.HasField("dim_value") else None for d in dims]
+        out = onnx.helper.make_tensor_value_info(value, onnx.TensorProto.UNDEFINED, None)
+        # the weights enter as typed inputs (their values would be copied for nothing); small int64 constants,
+        # which Reshape and Slice read, as values
+        small = [t for t in self.initializers if np.prod(t.dims) <= 64]
+        weights = [onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                   for t in self.initializers if np.prod(t.dims) > 64]
+        graph = onnx.helper.make_graph(self.nodes, "partial", [self.input_info, *weights], [out], initializer=small)
+        proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", OPSET)])
+        inferred = onnx.shape_inference.infer_shapes(proto, strict_mode=True)
+        for v in list(inferred.graph.value_info) + list(inferred.graph.output):
+            if v.name == value and v.type.tensor_type.HasField("shape"):
+                return [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
+        raise ConfigError(f"export_onnx: ONNX shape inference gives no shape for {value!r}")
 
     def name(self, hint: str) -> str:
         self._n += 1
@@ -197,9 +225,26 @@ def _avg_pool2d(g, m, x, where):
 
 @_emits(nn.AdaptiveAvgPool2d)
 def _adaptive_avg_pool2d(g, m, x, where):
-    if m.output_size not in (1, (1, 1), [1, 1]):
-        raise _unsupported(where, m, f"output_size {m.output_size!r}: only 1 (GlobalAveragePool) is exported")
-    return g.node("GlobalAveragePool", [x])  # (N, C, H, W) -> (N, C, 1, 1)
+    size = m.output_size
+    out_hw = (size, size) if isinstance(size, int) else tuple(size)
+    if out_hw == (1, 1):
+        return g.node("GlobalAveragePool", [x])  # (N, C, H, W) -> (N, C, 1, 1)
+    dims = g.shape(x)
+    if len(dims) != 4 or dims[2] is None or dims[3] is None:
+        raise _unsupported(where, m, f"output_size {size!r} needs the input's H and W at export, got dims {dims} "
+                                     "(keep the spatial axes out of dynamic_axes)")
+    in_hw = (dims[2], dims[3])
+    if all(i % o == 0 for i, o in zip(in_hw, out_hw)):  # equal windows: one AveragePool
+        k = [i // o for i, o in zip(in_hw, out_hw)]
+        return g.node("Identity", [x]) if k == [1, 1] else g.node("AveragePool", [x], kernel_shape=k, strides=k)
+    for axis, size_in, size_out in ((2, in_hw[0], out_hw[0]), (3, in_hw[1], out_hw[1])):
+        parts = []
+        for i in range(size_out):  # torch's window i: [floor(i·H/OH), ceil((i+1)·H/OH))
+            lo, hi = (i * size_in) // size_out, -((-(i + 1) * size_in) // size_out)
+            part = g.node("Slice", [x, g.ints("starts", [lo]), g.ints("ends", [hi]), g.ints("axes", [axis])])
+            parts.append(g.node("ReduceMean", [part], axes=[axis], keepdims=1))  # (…, 1, …)
+        x = g.node("Concat", parts, axis=axis)
+    return x  # (N, C, OH, OW)
 
 
 @_emits(nn.BatchNorm1d, nn.BatchNorm2d)
@@ -279,8 +324,9 @@ def _recurrent(g, m, x, where):
 
 # ------------------------------------------------------------------ zoo models
 def _register_zoo() -> None:
-    from glassnet.zoo import MLP, RNNLM, CifarResNet, ResNet
+    from glassnet.zoo import MLP, RNNLM, VGG, AlexNet, CifarResNet, CifarVGG, GoogLeNet, ResNet
     from glassnet.zoo.cifar_resnet import CifarBasicBlock
+    from glassnet.zoo.googlenet import BasicConv2d, Inception
     from glassnet.zoo.resnet import BasicBlock, Bottleneck
 
     @_emits(MLP)
@@ -325,6 +371,39 @@ def _register_zoo() -> None:
         for name in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool"):
             x = _child(g, m, name, x, where)
         return _child(g, m, "fc", g.node("Reshape", [x, g.ints("shape", [0, -1])]), where)  # (N, 512·e) -> (N, K)
+
+    def _flatten(g, x):
+        return g.node("Reshape", [x, g.ints("shape", [0, -1])])  # (N, C, h, w) -> (N, C·h·w)
+
+    @_emits(AlexNet, VGG)
+    def _alexnet_vgg(g, m, x, where):
+        x = _child(g, m, "avgpool", _child(g, m, "features", x, where), where)  # (N, C, 6, 6) / (N, C, 7, 7)
+        return _child(g, m, "classifier", _flatten(g, x), where)  # (N, K)
+
+    @_emits(CifarVGG)
+    def _cifar_vgg(g, m, x, where):
+        h = _flatten(g, _child(g, m, "features", x, where))  # (N, 512, 1, 1) -> (N, 512); dropout: identity
+        return _child(g, m, "classifier", h, where)
+
+    @_emits(BasicConv2d)
+    def _basic_conv(g, m, x, where):
+        x = _child(g, m, "conv", x, where)
+        return g.node("Relu", [x if m.bn is None else _child(g, m, "bn", x, where)])
+
+    @_emits(Inception)
+    def _inception(g, m, x, where):
+        branches = [_child(g, m, f"branch{k}", x, where) for k in (1, 2, 3, 4)]  # (N, C_b, H, W) each
+        return g.node("Concat", branches, axis=1)  # (N, Σ C_b, H, W)
+
+    @_emits(GoogLeNet)
+    def _googlenet(g, m, x, where):  # the eval forward: no auxiliary heads, dropout the identity
+        names = ["conv1", "maxpool1", "lrn1", "conv2", "conv3", "lrn2", "maxpool2", "inception3a", "inception3b",
+                 "maxpool3", "inception4a", "inception4b", "inception4c", "inception4d", "inception4e", "maxpool4",
+                 "inception5a", "inception5b", "avgpool"]
+        for name in names:
+            if getattr(m, name) is not None:
+                x = _child(g, m, name, x, where)
+        return _child(g, m, "fc", _flatten(g, x), where)  # (N, 1024) -> (N, K)
 
     @_emits(RNNLM)
     def _rnnlm(g, m, x, where):
@@ -377,7 +456,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, example_input: Any,
                           f"with a batch axis, got dtype {np.asarray(x).dtype} and shape {np.shape(x)}")
     axes = {0: "N"} if dynamic_axes is None else dict(dynamic_axes)
     shape = [axes.get(i, d) for i, d in enumerate(np.shape(x))]
-    g = _Graph(onnx)
+    input_info = onnx.helper.make_tensor_value_info("input", getattr(onnx.TensorProto, elem), shape)
+    g = _Graph(onnx, input_info)
     was_training = model.training
     model.eval()
     try:
@@ -388,8 +468,7 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, example_input: Any,
     names = ["output", "h_n", "c_n"][:len(outs)]
     g.nodes += [onnx.helper.make_node("Identity", [o], [n], name=f"n_out_{n}") for o, n in zip(outs, names)]
     graph = onnx.helper.make_graph(
-        g.nodes, type(model).__name__, [onnx.helper.make_tensor_value_info("input", getattr(onnx.TensorProto, elem),
-                                                                          shape)],
+        g.nodes, type(model).__name__, [input_info],
         [onnx.helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None) for n in names],
         initializer=g.initializers)
     proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", OPSET)],
