@@ -177,20 +177,36 @@ class Conv2d(Function):
 
     # ---- stride 1, no groups: kH·kW shifted GEMMs on the flattened padded input
     def _grid(self):
+        """The flattened grid: ``(hp, wp, L, shifts, (lead, r0, c0))``.
+
+        Sample ``n``'s pixel ``(i, j)`` sits in ``X`` at column ``lead + n·hp·wp + (i + r0)·wp + (j + c0)``, output
+        ``(i, j)`` at ``n·hp·wp + i·wp + j``; ``L = N·hp·wp`` positions are computed and kernel offset ``k``
+        reads ``X[:, l + shifts[k]]``. A "same" convolution (``(k - 1)·d = 2·pad``, so ``OH = H``) shares its
+        zeros between neighbours: ``pw`` zero columns after each row serve as the next row's left padding
+        and ``ph`` zero rows after each sample as the next sample's top padding, so ``hp·wp = (H + ph)(W + pw)``
+        (81 for an 8x8 map) instead of ``(H + 2ph)(W + 2pw)`` (100); a lead of ``ph·wp + pw`` zeros in front
+        serves sample 0, and ``shifts[k] = lead + (p·d_h - ph)·wp + (q·d_w - pw)``. Other paddings pad each
+        sample on all sides (``r0, c0 = ph, pw``).
+        """
         n, c, h, w = self.x_shape
         (ph, pw), (dh, dw), (kh, kw) = self.padding, self.dilation, self.kernel
-        hp, wp = h + 2 * ph, w + 2 * pw
-        shifts = [p * dh * wp + q * dw for p in range(kh) for q in range(kw)]
-        return hp, wp, n * hp * wp, shifts
+        if (kh - 1) * dh == 2 * ph and (kw - 1) * dw == 2 * pw:  # shared padding
+            hp, wp = h + ph, w + pw
+            lead, r0, c0 = ph * wp + pw, 0, 0
+            shifts = [lead + (p * dh - ph) * wp + (q * dw - pw) for p in range(kh) for q in range(kw)]
+        else:
+            hp, wp, lead, r0, c0 = h + 2 * ph, w + 2 * pw, 0, ph, pw
+            shifts = [p * dh * wp + q * dw for p in range(kh) for q in range(kw)]
+        return hp, wp, n * hp * wp, shifts, (lead, r0, c0)
 
     def _forward_shifted(self, x, W, b):
         xp = self.xp
         n, c, h, w = x.shape
         c_out, _, kh, kw = W.shape
-        (ph, pw), (oh, ow) = self.padding, self.out_hw
-        hp, wp, L, shifts = self._grid()
-        X = xp.zeros((c, L + shifts[-1]), dtype=x.dtype)  # (C, N·Hp·Wp) plus room for the last shift
-        X[:, :L].reshape(c, n, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+        oh, ow = self.out_hw
+        hp, wp, L, shifts, (lead, r0, c0) = self._grid()
+        X = xp.zeros((c, L + shifts[-1]), dtype=x.dtype)  # (C, N·hp·wp) plus room for the shifts
+        X[:, lead:lead + L].reshape(c, n, hp, wp)[:, :, r0:r0 + h, c0:c0 + w] = x.transpose(1, 0, 2, 3)
         Wk = xp.ascontiguousarray(W.transpose(2, 3, 0, 1)).reshape(kh * kw, c_out, c)  # (kH·kW, C_out, C)
         Y = xp.empty((c_out, L), dtype=x.dtype)
         buf = xp.empty((c_out, self.tile), dtype=x.dtype)
@@ -213,8 +229,8 @@ class Conv2d(Function):
         X, Wk = self.saved
         n, c, h, w = self.x_shape
         c_out, kh, kw = Wk.shape[1], *self.kernel
-        (ph, pw), (oh, ow) = self.padding, self.out_hw
-        hp, wp, L, shifts = self._grid()
+        oh, ow = self.out_hw
+        hp, wp, L, shifts, (lead, r0, c0) = self._grid()
         need = self.needs_input_grad
         G = xp.zeros((c_out, L), dtype=grad_y.dtype)  # the gradient on the grid, 0 where no output is
         G.reshape(c_out, n, hp, wp)[:, :, :oh, :ow] = grad_y.transpose(1, 0, 2, 3)
@@ -240,7 +256,7 @@ class Conv2d(Function):
         if grad_W is not None:
             grad_W = grad_W.reshape(kh, kw, c_out, c).transpose(2, 3, 0, 1)
         if dX is not None:
-            grad_x = dX[:, :L].reshape(c, n, hp, wp)[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+            grad_x = dX[:, lead:lead + L].reshape(c, n, hp, wp)[:, :, r0:r0 + h, c0:c0 + w].transpose(1, 0, 2, 3)
         grads = [grad_x, grad_W]
         if len(need) == 3:
             grads.append(grad_y.sum(axis=(0, 2, 3)) if need[2] else None)
