@@ -67,3 +67,14 @@ def test_dcgan_quick_run(tmp_path):
     assert r.verdict == "supported"
     assert all(np.isfinite(m[k]) and m[k] > 0 for k in ("dcgan_fid", "mlp_gan_fid", "dcgan_strong_d_fid"))
     assert {"fid.png", "mode_coverage.png", "samples_epoch01.png", "samples_epoch02.png"} == set(r.plots)
+
+
+@needs_mnist
+def test_vae_judges_the_nat_line_at_z20(tmp_path):
+    """At z = 20 the test -ELBO must reach target_neg_elbo: a line no 6-epoch run reaches fails the claim."""
+    from glassnet.lab import get_experiment, run_experiment
+
+    r = run_experiment(get_experiment("vae"), quick=True, out_dir=tmp_path, seed=0, data_dir=SHARED, verbose=False,
+                       printer=None, overrides={"zs": (20,), "epochs": 2, "target_neg_elbo": 150.0})
+    assert r.metrics["z20_neg_elbo"] > 150.0 and r.metrics["target_met"] is False
+    assert r.verdict == "not supported"

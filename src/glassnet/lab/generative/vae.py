@@ -37,28 +37,31 @@ class VAEExperiment(Experiment):
         "latent space fits MNIST better than a 2-D one."
     )
     criterion = (
-        "on the MNIST subset, 784-400-z VAEs trained identically: the test -ELBO (nats per image) at z = 10 is "
-        "below that at z = 2, and for every z the importance-weighted NLL estimate (k = 100) is at most the "
-        "-ELBO (the bound is a bound); PyTorch's reference reaches 106.7 nats at z = 20 on all 60k images, "
-        "reported here beside the subset's figure, not judged"
+        "on the MNIST subset, 784-400-z VAEs trained identically: the test -ELBO (nats per image) at z = 20 is "
+        "at most `target_neg_elbo` (110; PyTorch's reference example with this architecture reaches 106.7 on all "
+        "60k images), the one at z = 10 is below that at z = 2, and for every z the importance-weighted NLL "
+        "estimate (k = 100) is at most the -ELBO (the bound is a bound)"
     )
 
     @dataclass
     class Config:
         zs: tuple = field(default=(2, 10, 20), metadata={"help": "latent sizes z to train"})
         hidden: int = field(default=400, metadata={"help": "hidden units of encoder and decoder"})
-        epochs: int = field(default=10, metadata={"help": "training epochs of each VAE"})
+        epochs: int = field(default=50, metadata={"help": "training epochs of each VAE (measured: 10 epochs end at "
+                                                             "126.7 nats at z = 20 on the subset, 50 at 108.7)"})
         batch_size: int = field(default=128, metadata={"help": "images per step"})
         lr: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
         n_train: int = field(default=0, metadata={"help": "training images used (0: all)"})
         n_test: int = field(default=0, metadata={"help": "test images used (0: all)"})
         iwae_k: int = field(default=100, metadata={"help": "importance samples of the NLL estimate"})
         iwae_images: int = field(default=500, metadata={"help": "test images the NLL estimate is taken on"})
+        target_neg_elbo: float = field(default=110.0, metadata={"help": "the largest test -ELBO (nats) accepted "
+                                                                        "at z = 20"})
 
     quick = {"zs": (2, 10), "hidden": 200, "epochs": 6, "batch_size": 64, "lr": 2e-3, "n_train": 2000,
              "n_test": 300, "iwae_k": 20, "iwae_images": 100}
-    quick_criterion = ("the full rule with z in (2, 10), 200 hidden units, 6 epochs (lr 2e-3) on 2000 images, the NLL "
-                       "estimate with k = 20 on 100 test images")
+    quick_criterion = ("the full rule without the 110-nat line (z in (2, 10) only), 200 hidden units, 6 epochs "
+                       "(lr 2e-3) on 2000 images, the NLL estimate with k = 20 on 100 test images")
     data = ("mnist",)
 
     def run(self, config, ctx):
@@ -98,13 +101,16 @@ class VAEExperiment(Experiment):
             ctx.log(f"z={z}: test -ELBO {done['neg_elbo']:.1f} nats, IWAE NLL {done['iwae_nll']:.1f}")
         elbo = {r["z"]: r["test -ELBO (nats)"] for r in rows}
         bound_ok = all(p["iwae_nll"] <= p["neg_elbo_subset"] + 1e-6 for p in pictures.values())
-        ok = bound_ok and (2 not in elbo or 10 not in elbo or elbo[10] < elbo[2])
+        target_ok = 20 not in elbo or elbo[20] <= config.target_neg_elbo
+        ok = bound_ok and target_ok and (2 not in elbo or 10 not in elbo or elbo[10] < elbo[2])
         self._plots(ctx, pictures, x_test)
         metrics = {f"z{r['z']}_neg_elbo": r["test -ELBO (nats)"] for r in rows}
-        metrics.update({f"z{p['z']}_iwae_nll": p["iwae_nll"] for p in pictures.values()}, bound_holds=bound_ok)
+        metrics.update({f"z{p['z']}_iwae_nll": p["iwae_nll"] for p in pictures.values()}, bound_holds=bound_ok,
+                       target_met=target_ok)
         notes = [f"Trained on {len(x_train)} images (the shared 8k subset's training part), tested on "
-                 f"{len(x_test)}. PyTorch's example (784-400-20, all 60k images, 10 epochs) reports 106.7 nats; a "
-                 "smaller training set fits worse.",
+                 f"{len(x_test)}, {config.epochs} epochs. PyTorch's example (784-400-20, all 60k images, 10 epochs) "
+                 "reports 106.7 nats; on a tenth of the images the same 10 epochs end near 127 nats (a tenth of the "
+                 "steps), so the full run trains longer.",
                  "IWAE (Burda et al. 2016) averages k importance weights p(x, z_i) / q(z_i | x) before the log; "
                  "it is a tighter bound than the ELBO (k = 1), so it sits below the -ELBO."]
         return Outcome(verdict_from(ok), metrics, rows, notes)
