@@ -32,7 +32,8 @@ Deliberate choices:
     deviation come from that function's training split, 90% of the pool, so part of each held-out fold's
     *inputs* (never its labels) enter the statistics. Data sets scaled by a constant (digits, mnist,
     cifar10) are not affected. The ensemble uses each fold's last-epoch weights (``checkpoint.npz``), the
-    weights whose test accuracy the fold's run reports.
+    weights whose test accuracy the fold's run reports. With ``--patience`` the held-out fold also decides
+    when its model stops, which makes that fold's validation score slightly optimistic.
 """
 
 from __future__ import annotations
