@@ -2,6 +2,7 @@
 ensemble is the mean of the fold models, an interrupted run resumes to the same numbers, and bad options fail."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -150,3 +151,15 @@ def test_resume_refuses_a_missing_or_different_run(reference, tmp_path):
                           "--resume: --folds 3 differs from the run's 2")
     assert_one_line_error(invoke([*RUN, "--out", str(reference), "--resume", "--lr", "0.02"]),
                           "--resume: --lr 0.02 differs from the K-fold run's 0.01")
+
+
+def test_resume_refuses_a_fold_checkpoint_of_other_settings(reference, tmp_path):
+    shutil.copytree(reference, tmp_path, dirs_exist_ok=True)
+    plan = read(tmp_path, "folds.json")
+    plan["config"]["lr"] = 0.02  # as if an older run with other settings had left its fold-0/ there
+    (tmp_path / "folds.json").write_text(json.dumps(plan))
+    no_lr = RUN[:RUN.index("--lr")] + RUN[RUN.index("--lr") + 2:]  # the saved lr is taken
+    assert_one_line_error(invoke([*no_lr, "--out", str(tmp_path), "--resume"]),
+                          f"--resume: {tmp_path / 'fold-0' / 'checkpoint.npz'} was written by a run with other "
+                          f"settings")
+    assert read(tmp_path, "folds.json") == plan  # refused before anything is rewritten

@@ -185,6 +185,11 @@ def train_folds(config: dict[str, Any], out: str | Path, folds: int, resume: boo
     if saved is not None and saved["val_index"] != val_index:
         raise ConfigError(f"--resume: the folds in {out / FOLDS_FILE} differ from this run's split of the same "
                           f"data and seed (another version of the data or of scikit-learn?)")
+    fold_configs = [{**config, "folds": folds, "fold": j} for j in range(folds)]
+    resumed = [resume and (out / f"fold-{j}" / CHECKPOINT).is_file() for j in range(folds)]
+    for j in range(folds):
+        if resumed[j]:
+            _check_fold_checkpoint(out / f"fold-{j}" / CHECKPOINT, fold_configs[j])
     try:  # only now, with the data loaded and the folds checked: a run that cannot start leaves no folder behind
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -197,16 +202,13 @@ def train_folds(config: dict[str, Any], out: str | Path, folds: int, resume: boo
 
     results = []
     for j, (train_index, val_index_j) in enumerate(splits):
-        fold_out, fold_config = out / f"fold-{j}", {**config, "folds": folds, "fold": j}
-        fold_resume = resume and (fold_out / CHECKPOINT).is_file()
-        if fold_resume:
-            _check_fold_checkpoint(fold_out / CHECKPOINT, fold_config)
         echo(f"fold {j + 1}/{folds}: train on the other folds' {len(train_index)} samples, validate on fold {j}'s "
              f"{len(val_index_j)}")
         fold_splits = {"x_train": x_pool[train_index], "y_train": y_pool[train_index],
                        "x_val": x_pool[val_index_j], "y_val": y_pool[val_index_j],
                        "x_test": data["x_test"], "y_test": data["y_test"]}
-        m = run_training(fold_config, fold_out, resume=fold_resume, progress=progress, echo=echo, splits=fold_splits)
+        m = run_training(fold_configs[j], out / f"fold-{j}", resume=resumed[j], progress=progress, echo=echo,
+                         splits=fold_splits)
         results.append({"fold": j, "n_train": m["n_train"], "n_val": m["n_val"], "sizes": m["sizes"],
                         "epochs_completed": m["epochs_completed"], "val_accuracy": m["final"]["val_accuracy"],
                         "val_loss": m["final"]["val_loss"], "best_val": m["best_val"],
