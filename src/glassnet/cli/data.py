@@ -77,12 +77,23 @@ def _status(name: str, description: str, home: Any) -> str:
     if "embedded" in description:
         return "embedded in an installed package, nothing to download"
     folder = dataset_dir(_FOLDERS.get(name, name), home)
-    files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")) \
-        if folder.is_dir() else []
-    if not files:
+    entries = _entries(folder) if folder.is_dir() else []
+    if not entries:
         return f"not downloaded ({folder})"
-    shown = ", ".join(files[:6]) + (f", ... ({len(files)} files)" if len(files) > 6 else "")
+    shown = ", ".join(entries[:6]) + (f", ... ({len(entries)} entries)" if len(entries) > 6 else "")
     return f"{folder}: {shown}"
+
+
+def _visible(folder: Any) -> list[Any]:
+    return sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+
+
+def _entries(folder: Any) -> list[str]:
+    """The files of ``folder``, then its subfolders as ``name/ (n files)``: a set split into folders (sgd's
+    ``train/`` and ``dev/``) shows its files too. An empty subfolder does not count as data."""
+    files = [p.name for p in _visible(folder) if p.is_file()]
+    counts = {p.name: sum(q.is_file() for q in _visible(p)) for p in _visible(folder) if p.is_dir()}
+    return files + [f"{d}/ ({n} file{'s' if n != 1 else ''})" for d, n in counts.items() if n]
 
 
 @cli.group("data", invoke_without_command=True)

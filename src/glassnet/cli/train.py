@@ -13,6 +13,9 @@ and ends with the same numbers as an uninterrupted run.
 ranks (:mod:`glassnet.distributed`): ``--batch-size`` is each rank's batch (the
 global batch is R times it), rank 0 alone prints and writes the files, and
 ``--resume`` needs the same R.
+
+``--folds K`` trains K models by K-fold cross-validation and scores their soft-vote ensemble
+(:mod:`glassnet.cli.folds`).
 """
 
 from __future__ import annotations
@@ -109,14 +112,16 @@ def _parse_hidden(text: str) -> list[int]:
 
 
 def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, progress: bool = True,
-                 echo: Callable[[str], None] = print, world: Any = None) -> dict[str, Any]:
+                 echo: Callable[[str], None] = print, world: Any = None,
+                 splits: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Run (or resume) one training run described by ``config``; returns what ``metrics.json`` holds.
 
     ``config`` keys: model, data, data_dir, epochs, batch_size, lr, optimizer,
     hidden (list of ints), activation, dropout, schedule ("none" or "cosine"), seed, val_fraction,
     patience (None or int). With ``world`` (a :class:`glassnet.distributed.World`) the run is data-parallel:
     ``batch_size`` per rank, gradients averaged over the ranks, and only rank 0 echoes, shows progress and
-    writes files (every rank returns the metrics).
+    writes files (every rank returns the metrics). ``splits`` (the keys :func:`load_classification` returns)
+    replaces the data set's own splits: a K-fold run passes each fold's.
 
     Raises:
         ConfigError, DataError: bad settings, missing data or checkpoint.
@@ -140,7 +145,8 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
         echo, progress = (lambda *_: None), False
     if world is not None and not main:
         world.comm.Barrier()  # rank 0 downloads (if needed) before the others read the cache
-    data = load_classification(config["data"], config["data_dir"], config["val_fraction"])
+    data = splits if splits is not None else load_classification(config["data"], config["data_dir"],
+                                                                 config["val_fraction"])
     if world is not None and main:
         world.comm.Barrier()
     try:  # only now, with the data loaded: a run that cannot start leaves no empty folder behind
@@ -269,9 +275,14 @@ _FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden
 @click.option("--distributed", is_flag=True,
               help="Data-parallel over the ranks of `mpiexec -n R` (needs glassnet[mpi]): --batch-size per rank, "
                    "rank 0 writes the files, --resume needs the same R.")
+@click.option("--folds", type=click.IntRange(min=2), default=None,
+              help="K-fold cross-validation: K models, each trained on K-1 stratified folds of the training data "
+                   "and validated on the other; prints each fold's scores and their soft-vote ensemble's test "
+                   "accuracy; writes fold-k/, folds.json [default: runs/DATA-MODEL-Kfold].")
 @click.pass_context
 def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optimizer, hidden, activation, dropout,
-                  schedule, seed, val_fraction, patience, data_dir, out, resume, threads, quiet, distributed):
+                  schedule, seed, val_fraction, patience, data_dir, out, resume, threads, quiet, distributed,
+                  folds):
     """Train MODEL on a data set; print a table; write metrics, a learning curve and checkpoints.
 
     The test split is a stratified 20% held out with a fixed seed; validation
@@ -280,20 +291,25 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
     """
     if data_dir is not None and not Path(data_dir).is_dir():
         raise ConfigError(f"--data-dir: no such directory: {data_dir}")
-    out = Path(out) if out is not None else Path("runs") / f"{data}-{model}"
+    out = Path(out) if out is not None else Path("runs") / (f"{data}-{model}" + (f"-{folds}fold" if folds else ""))
     given = {"epochs": epochs, "batch_size": batch_size, "hidden": hidden, "dropout": dropout, "schedule": schedule}
     chosen = {k: v if v is not None else DATASETS[data].defaults.get(k, _DEFAULTS[k]) for k, v in given.items()}
     config = {"model": model, "data": data, "data_dir": data_dir, "epochs": chosen["epochs"],
               "batch_size": chosen["batch_size"], "lr": lr, "optimizer": optimizer,
               "hidden": _parse_hidden(chosen["hidden"]), "activation": activation, "dropout": chosen["dropout"],
               "schedule": chosen["schedule"], "seed": seed, "val_fraction": val_fraction, "patience": patience}
+    if folds is not None:
+        from glassnet.cli.folds import check_fold_options
+
+        typed = {p for p in ctx.params if ctx.get_parameter_source(p) == click.core.ParameterSource.COMMANDLINE}
+        check_fold_options(typed)
     world = None
     if distributed:
         from glassnet.distributed import init
 
         world = init()
         config["world_size"] = world.size
-    if resume:
+    if resume and folds is None:  # a K-fold run checks its own folds.json
         from glassnet.train import load_checkpoint
 
         checkpoint = load_checkpoint(out / CHECKPOINT)
@@ -319,7 +335,7 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
             # the schedule's period T_max is the run's --epochs: past it the rate would climb back up
             raise ConfigError(f"--resume: --epochs {config['epochs']} differs from the checkpoint's "
                               f"{saved['epochs']}, which a cosine schedule anneals over")
-    elif (out / CHECKPOINT).exists() and (world is None or world.is_main):
+    elif folds is None and (out / CHECKPOINT).exists() and (world is None or world.is_main):
         click.echo(f"note: starting a new run in {out} (pass --resume to continue the old one instead)", err=True)
     from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
@@ -328,13 +344,18 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
     try:
         # overflow in a diverging run is reported once, by the trainer's non-finite check naming the step
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if world is None:
+            if folds is not None:
+                from glassnet.cli.folds import train_folds
+
+                train_folds(config, out, folds, resume=resume, given=typed, progress=not quiet, echo=click.echo)
+            elif world is None:
                 run_training(config, out, resume=resume, progress=not quiet, echo=click.echo)
             else:
                 with world:  # an error on one rank aborts them all (no rank waits forever)
                     run_training(config, out, resume=resume, progress=not quiet, echo=click.echo, world=world)
     except KeyboardInterrupt:
-        click.echo(f"\ninterrupted: {out / CHECKPOINT} holds the last completed epoch; "
+        kept = f"{out / CHECKPOINT} holds" if folds is None else f"{out}/fold-*/{CHECKPOINT} hold"
+        click.echo(f"\ninterrupted: {kept} the last completed epoch; "
                    f"continue with the same command plus --resume", err=True)
         ctx.exit(130)
     if world is None or world.is_main:
