@@ -192,9 +192,10 @@ def run_dialogue_training(config: dict[str, Any], out: str | Path, resume: bool 
     name = config["model"]
     if name not in DIALOGUE_MODELS:
         raise ConfigError(f"model must be one of {sorted(DIALOGUE_MODELS)}, got {name!r}")
-    train_dialogues = load_sgd("train", config["data_dir"], files=config["train_files"],
+    download = config["data_dir"] is None  # as `glassnet train`: a folder given by hand is read, never filled
+    train_dialogues = load_sgd("train", config["data_dir"], download=download, files=config["train_files"],
                                max_dialogues=config["max_dialogues"])
-    dev_dialogues = load_sgd("dev", config["data_dir"], files=config["dev_files"])
+    dev_dialogues = load_sgd("dev", config["data_dir"], download=download, files=config["dev_files"])
     try:  # only now, with the data loaded: a run that cannot start leaves no empty folder behind
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -319,7 +320,8 @@ def _epilog() -> str:
 @click.argument("model", metavar="MODEL", type=click.Choice(sorted(DIALOGUE_MODELS)))
 @click.option("--data", type=click.Choice(["sgd"]), required=True, help="Dialogue corpus.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help="Data home or the sgd folder itself [default: $GLASSNET_DATA or ~/.cache/glassnet].")
+              help="Data home or the sgd folder itself, read as it is [default: $GLASSNET_DATA or "
+                   "~/.cache/glassnet, downloading missing files].")
 @click.option("--train-files", default="1-12", show_default=True,
               help="SGD train file numbers (dialogues_NNN.json), e.g. 1-12 or 1,3-5.")
 @click.option("--dev-files", default="1", show_default=True, help="SGD dev file numbers.")
