@@ -78,7 +78,10 @@ def test_resume_from_an_earlier_checkpoint_ends_with_the_same_numbers(reference,
     assert numbers(tmp_path) == numbers(reference)
 
 
-def test_interrupt_between_checkpoints_then_resume_gives_the_same_weights(reference, data, tmp_path, monkeypatch):
+def test_interrupt_between_checkpoints_then_resume_gives_the_same_weights(data, tmp_path, monkeypatch):
+    # VHRED with word dropout: its ε and dropout masks come from the model's Generator, which must be restored
+    reference, run = tmp_path / "reference", tmp_path / "run"
+    assert train("vhred", data, reference).exit_code == 0
     step = glassnet.train.train_step
     calls = []
 
@@ -89,14 +92,14 @@ def test_interrupt_between_checkpoints_then_resume_gives_the_same_weights(refere
         return step(*args, **kwargs)
 
     monkeypatch.setattr(glassnet.train, "train_step", interrupted_at_step_5)
-    result = train("hred", data, tmp_path)
+    result = train("vhred", data, run)
     assert result.exit_code == 130 and "--resume" in result.stderr
-    assert load_checkpoint(tmp_path / "checkpoint.npz").step == 3 and not (tmp_path / "metrics.json").exists()
+    assert load_checkpoint(run / "checkpoint.npz").step == 3 and not (run / "metrics.json").exists()
     monkeypatch.setattr(glassnet.train, "train_step", step)
-    result = train("hred", data, tmp_path, "--resume")
+    result = train("vhred", data, run, "--resume")
     assert result.exit_code == 0, result.output
-    assert numbers(tmp_path) == numbers(reference)
-    a, b = load_checkpoint(tmp_path / "checkpoint.npz"), load_checkpoint(reference / "checkpoint.npz")
+    assert numbers(run) == numbers(reference)
+    a, b = load_checkpoint(run / "checkpoint.npz"), load_checkpoint(reference / "checkpoint.npz")
     for k in b.model:
         np.testing.assert_array_equal(a.model[k], b.model[k])
 
