@@ -127,7 +127,8 @@ def chat_command(checkpoint, method, beam, temperature, top_k, max_len, turns, s
     while True:
         try:
             line = input("you> ") if interactive else sys.stdin.readline()
-        except EOFError:
+        except EOFError:  # Ctrl-D at the prompt
+            click.echo(err=True)
             break
         if not interactive and not line:  # end of input
             break
