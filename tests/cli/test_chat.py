@@ -111,6 +111,15 @@ def test_vhred_checkpoint_chats(vhred, calls):
     assert len(result.stdout.splitlines()) == 2 and [int(n[0]) for _, n in calls] == [1, 3]
 
 
+def test_at_a_terminal_it_prompts_and_names_the_model(hred, monkeypatch):
+    piped = chat(hred, input="hello\nin tokyo\n").stdout.splitlines()
+    monkeypatch.setattr(glassnet.cli.chat, "_stdin_is_terminal", lambda: True)
+    result = chat(hred, input="hello\nin tokyo\n")
+    assert result.exit_code == 0
+    assert result.stdout == "".join(f"you> hred> {reply}\n" for reply in piped) + "you> "  # then Ctrl-D
+    assert result.stderr.startswith("chatting with hred (51 words, context: the last 3 turns, greedy decoding)")
+
+
 def test_conversation_without_the_cli(hred):
     model, vocab, layout = load_dialogue_model(hred)
     talk = Conversation(model, vocab, window=2, turn_len=4, rng=0)

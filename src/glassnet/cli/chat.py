@@ -89,6 +89,11 @@ class Conversation:
         return detokenize(self.vocab.decode(reply)), unknown
 
 
+def _stdin_is_terminal() -> bool:
+    """True when a person types (prompt and name the replies), False when the turns are piped in."""
+    return sys.stdin.isatty()
+
+
 @cli.command("chat")
 @click.argument("checkpoint", metavar="CHECKPOINT")
 @click.option("--method", type=click.Choice(["greedy", "beam", "sample"]), default="greedy", show_default=True,
@@ -117,7 +122,7 @@ def chat_command(checkpoint, method, beam, temperature, top_k, max_len, turns, s
     conversation = Conversation(model, vocab, window=turns or layout["max_turns"], turn_len=layout["max_len"],
                                 rng=seed, method=method, max_len=max_len, temperature=temperature, top_k=top_k,
                                 beam=beam)
-    interactive = sys.stdin.isatty()
+    interactive = _stdin_is_terminal()
     set_interrupt_hint("the conversation is not kept")
     name = layout["model"]
     if interactive:

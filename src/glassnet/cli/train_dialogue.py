@@ -261,7 +261,7 @@ def run_dialogue_training(config: dict[str, Any], out: str | Path, resume: bool 
             bar.set_postfix_str(f"dev ppl {row['dev_ppl']:.2f}")
 
     start = time.perf_counter()
-    bar = tqdm(total=total, initial=step, unit="step", disable=not progress, dynamic_ncols=True) if progress else None
+    bar = tqdm(total=total, initial=step, unit="step", dynamic_ncols=True) if progress else None
     model.train()
     order, order_epoch = None, -1
     try:
@@ -292,8 +292,6 @@ def run_dialogue_training(config: dict[str, Any], out: str | Path, resume: bool 
         if bar is not None:
             bar.close()
             bar = None
-    if not evals or evals[-1]["step"] != step:  # a resumed run that was already complete: nothing new to write
-        save(step)
     seconds += time.perf_counter() - start
     final = evals[-1]
     metrics = {
