@@ -146,6 +146,7 @@ def test_parse_file_numbers():
     (["train", "hred", "--data", "sgd", "--kl-anneal-steps", "-1"], "Invalid value for '--kl-anneal-steps'"),
     (["train", "vhred", "--data", "sgd", "--word-dropout", "1"], "Invalid value for '--word-dropout'"),
     (["train", "hred", "--data", "sgd", "--data-dir", "/no/such/dir"], "--data-dir: no such directory"),
+    (["train", "--data", "sgd", "mlp"], "Invalid value for 'MODEL': 'mlp' is not one of 'hred'"),  # --data first
 ])
 def test_bad_options_give_one_line_errors(args, text):
     assert_one_line_error(invoke(args), text)

@@ -229,10 +229,12 @@ def _epilog() -> str:
 
 
 class _TrainCommand(click.Command):
-    """``glassnet train MODEL``: a dialogue MODEL (``hred`` …) is handed to its own command and options."""
+    """``glassnet train MODEL``: a dialogue MODEL (``hred`` …) or ``--data sgd`` goes to its own command and options."""
 
     def make_context(self, info_name, args, parent=None, **extra):
-        if args and args[0] in DIALOGUE_MODELS:
+        dialogue = bool(args) and args[0] in DIALOGUE_MODELS
+        dialogue |= "--data=sgd" in args or any(a == "--data" and b == "sgd" for a, b in zip(args, args[1:]))
+        if dialogue:
             return dialogue_train_command.make_context(info_name, args, parent=parent, **extra)
         return super().make_context(info_name, args, parent=parent, **extra)
 
