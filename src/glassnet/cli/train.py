@@ -29,6 +29,7 @@ import click
 import numpy as np
 
 from glassnet.cli import cli
+from glassnet.cli.train_dialogue import DIALOGUE_MODELS, dialogue_train_command
 from glassnet.data.classification import CLASSIFICATION, SPLIT_SEED, load_classification
 from glassnet.errors import ConfigError
 
@@ -228,7 +229,20 @@ def _epilog() -> str:
     data = "\n".join(f"  {k:9s} {v.description}\n{'':12s}defaults: "
                      + " ".join(f"--{o.replace('_', '-')} {x}" for o, x in {**_DEFAULTS, **v.defaults}.items())
                      for k, v in DATASETS.items())
-    return f"\b\nModels:\n{models}\n\n\b\nData sets:\n{data}"
+    dialogue = "\n".join(f"  {k:17s} {v}" for k, v in DIALOGUE_MODELS.items())
+    return (f"\b\nModels:\n{models}\n\n\b\nData sets:\n{data}\n\n\b\nDialogue models (--data sgd; options: "
+            f"glassnet train hred --help):\n{dialogue}")
+
+
+class _TrainCommand(click.Command):
+    """``glassnet train MODEL``: a dialogue MODEL (``hred`` …) or ``--data sgd`` goes to its own command and options."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        dialogue = bool(args) and args[0] in DIALOGUE_MODELS
+        dialogue |= "--data=sgd" in args or any(a == "--data" and b == "sgd" for a, b in zip(args, args[1:]))
+        if dialogue:
+            return dialogue_train_command.make_context(info_name, args, parent=parent, **extra)
+        return super().make_context(info_name, args, parent=parent, **extra)
 
 
 # option defaults; a data set's own defaults (DATASETS[...].defaults) take precedence
@@ -239,7 +253,7 @@ _FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden
                     "val_fraction", "patience", "schedule")
 
 
-@cli.command("train", epilog=_epilog())
+@cli.command("train", cls=_TrainCommand, epilog=_epilog())
 @click.argument("model", metavar="MODEL", type=click.Choice(sorted(MODELS)))
 @click.option("--data", "data", type=click.Choice(sorted(DATASETS)), required=True, help="Data set to train on.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs [default: per data set, below].")
