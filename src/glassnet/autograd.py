@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.backend import FLOAT_DTYPES, get_array_module, get_default_dtype
+from glassnet.backend import FLOAT_DTYPES, array_module_for, get_array_module, get_default_dtype, to_device
 from glassnet.errors import DTypeError, GraphError, ShapeError
 
 __all__ = ["Tensor", "Function", "backward", "no_grad", "enable_grad", "is_grad_enabled", "as_tensor", "as_array"]
@@ -188,6 +188,21 @@ class Tensor:
         Not differentiable (the values leave the graph), as ``torch.Tensor.tolist``.
         """
         return self.data.tolist()
+
+    def to(self, device: Any) -> Tensor:
+        """This tensor on ``device`` (``"cpu"``, ``"cuda"`` or a registered array module); ``self`` if already there.
+
+        As ``torch.Tensor.to``: a differentiable copy, so the gradient flows back to the
+        original (``dL/dx = to(dL/dy, x's device)``); a leaf that requires grad gives a
+        non-leaf. Use :meth:`detach` first for a new leaf.
+
+        Raises:
+            ConfigError: for an unknown device, or 'cuda' when CuPy is not installed.
+        """
+        xp = array_module_for(device)
+        if get_array_module(self.data) is xp:
+            return self
+        return _ToDevice(xp).apply(self)
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph (requires_grad=False)."""
@@ -434,3 +449,17 @@ def _check_float_dtypes(name: str, xs) -> None:
     for d in kinds:
         if d not in FLOAT_DTYPES:
             raise DTypeError(f"{name.lower()}: float inputs must be float32 or float64, got {d}")
+
+
+class _ToDevice(Function):
+    """``y = x`` copied to another device; ``dL/dx = dL/dy`` copied back (:meth:`Tensor.to`)."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def forward(self, x):
+        return to_device(x, self.target)
+
+    def backward(self, grad_y):
+        # dL/dx = dL/dy, on x's device
+        return to_device(grad_y, self.xp)
