@@ -42,8 +42,9 @@ Limits (what this does not catch):
 
 * the five conversion functions only under :func:`guard`, and only when called through the
   ``numpy`` module (``from numpy import asarray`` made before the block escapes it);
-* ndarray methods implemented in C that take another array (``x.dot(host)``, ``x.put``,
-  ``x.searchsorted``) are not checked for host operands;
+* ndarray methods written in C are checked (and give device results) only where listed
+  below the class (``argmax``, ``dot``, ``take``, ``put`` …); others, if they take another
+  array, do not refuse a host one;
 * ``memoryview(x)``, ``x.data``, ``x.tobytes()`` and the buffer protocol see host memory;
 * Python lists of numbers passed to ``fake_device`` functions are accepted (CuPy refuses most);
 * nothing is slow: a host copy of a whole model inside a step that goes through the explicit
@@ -156,14 +157,31 @@ class DeviceArray(np.ndarray):
         for i in range(len(self)):
             yield self[i]
 
-    def nonzero(self):
-        return _device(self.view(np.ndarray).nonzero())
-
     def __repr__(self) -> str:
         return "DeviceArray(" + repr(self.view(np.ndarray))[len("array("):]
 
     def __str__(self) -> str:
         return str(self.view(np.ndarray))
+
+
+def _wrap_method(name: str):
+    def method(self, *args, **kwargs):
+        where = f"DeviceArray.{name}"
+        raw_kwargs = {k: _host(v, where) for k, v in kwargs.items()}
+        return _device(getattr(self.view(np.ndarray), name)(*_host(args, where), **raw_kwargs))
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"numpy.ndarray.{name} with device arrays in and out."
+    return method
+
+
+# ndarray methods written in C that would give host arrays or NumPy scalars (CuPy gives device
+# arrays) or take another array; the methods built on ufuncs (sum, max, mean, clip …) go through
+# __array_ufunc__ already
+for _name in ("argmax", "argmin", "argsort", "nonzero", "dot", "take", "repeat", "diagonal", "trace", "cumsum",
+              "cumprod", "choose", "compress", "searchsorted", "put"):
+    setattr(DeviceArray, _name, _wrap_method(_name))
+del _name
 
 
 _CONVERSIONS = ("asarray", "array", "asanyarray", "ascontiguousarray", "asfortranarray")
