@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd import Function, Tensor, as_tensor
+from glassnet.backend import get_array_module
 from glassnet.checks import check_int
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.activation import log_softmax_array, require_float, sigmoid_array
@@ -204,7 +205,9 @@ def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: s
     (softmax with cross-entropy: gradient ``y_k - t_k``).
     """
     name = "softmax_cross_entropy"
-    logits, labels = as_tensor(logits), as_tensor(labels)
+    logits = as_tensor(logits)
+    # labels from a host loader go to the logits' device (a copy there; none when they are already on it)
+    labels = as_tensor(get_array_module(logits).asarray(labels.data if isinstance(labels, Tensor) else labels))
     require_float(name, "logits", logits)
     if labels.dtype.kind not in "iu":
         raise DTypeError(f"{name}: labels must be an integer array of class indices, got dtype {labels.dtype}")

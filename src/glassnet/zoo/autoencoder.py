@@ -20,6 +20,7 @@ import numpy as np
 import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.autograd import Tensor, as_tensor
+from glassnet.backend import get_array_module
 from glassnet.checks import as_generator, check_int, check_number
 from glassnet.errors import ConfigError, ShapeError
 
@@ -113,7 +114,7 @@ class DenoisingAutoencoder(Autoencoder):
     def corrupt(self, x, rng: Any) -> np.ndarray:
         x = _flat(x).data
         noise = as_generator(rng, "DenoisingAutoencoder: rng").standard_normal(x.shape) * self.noise_std
-        return (x + noise).astype(x.dtype)
+        return (x + get_array_module(x).asarray(noise)).astype(x.dtype)  # noise drawn on the host, as on the CPU
 
     def loss(self, x, rng: Any = None) -> Tensor:
         x = _flat(x)
@@ -164,6 +165,7 @@ class VAE(nn.Module):
         """``(logits, μ, log σ²)`` for one reparameterised sample ``z = μ + σ ε``, ``ε`` from ``rng``."""
         mu, log_var = self.encode(x)
         eps = as_generator(rng, "VAE.forward: rng").standard_normal(mu.shape).astype(mu.dtype)
+        eps = get_array_module(mu).asarray(eps)  # drawn on the host (the same numbers on every device)
         return self.decode(F.reparameterize(mu, log_var, eps)), mu, log_var
 
     def loss(self, x, rng: Any = None) -> Tensor:
