@@ -92,6 +92,17 @@ def run_case(case: Case) -> None:
             check_parity(case.fn, torch_reference(case.torch_fn), make_inputs(case, dtype), atol=tol, rtol=tol)
 
 
+def cupy_or_skip():
+    """The ``cupy`` module when CuPy and a CUDA device are present; else skip the test (``gpu`` tests)."""
+    cupy = pytest.importorskip("cupy")
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            pytest.skip("CuPy is installed but there is no CUDA device")
+    except cupy.cuda.runtime.CUDARuntimeError as e:  # pragma: no cover - depends on the machine
+        pytest.skip(f"CuPy is installed but CUDA is not usable: {e}")
+    return cupy
+
+
 def run_case_on_device(case: Case, device) -> None:
     """The device half of :func:`run_case`: forward, gradcheck and gradient dtypes with every array on ``device``.
 
@@ -99,7 +110,7 @@ def run_case_on_device(case: Case, device) -> None:
     ``fake_device.guard()`` so that a plain ``np.asarray`` in library code raises too.
     Every output and every gradient must be an array of ``device``: one that comes back
     as a NumPy array is a host fallback. The forward must equal the host forward (the
-    fake device computes with NumPy, so exactly; CuPy to 1e-12).
+    fake device computes with NumPy, so to 1e-12; CuPy's kernels sum in other orders, so to 1e-9).
     """
     from glassnet.backend import get_array_module, to_device, to_numpy
 
@@ -115,8 +126,9 @@ def run_case_on_device(case: Case, device) -> None:
     xs = make_inputs(case, np.float64)
     host = case.fn(*[gn.Tensor(x) for x in xs])
     host = list(host) if isinstance(host, (tuple, list)) else [host]
+    tol = 1e-12 if device.__name__ == "fake_device" else 1e-9
     for o, h in zip(outputs(case.fn(*on_device(xs))), host):
-        assert_allclose(to_numpy(o.data), h.data, atol=1e-12, rtol=1e-12, what=f"{case.name} forward on device")
+        assert_allclose(to_numpy(o.data), h.data, atol=tol, rtol=tol, what=f"{case.name} forward on device")
     gradcheck(case.fn, xs, device=device, **case.gradcheck_kwargs)
     for dtype in (np.float32, np.float64):
         ts = on_device(make_inputs(case, dtype))
