@@ -310,7 +310,7 @@ def huber_loss(x, y, delta: float = 1.0) -> Tensor:
     """
     if not delta > 0:
         raise ConfigError(f"huber_loss: delta must be > 0, got {delta}")
-    x_shape, y_shape = tuple(np.shape(getattr(x, "data", x))), tuple(np.shape(getattr(y, "data", y)))
+    x_shape, y_shape = (tuple(a.shape) if hasattr(a, "shape") else np.shape(a) for a in (x, y))
     if x_shape != y_shape:
         raise ShapeError(f"huber_loss: x and y must have one shape, got {x_shape} and {y_shape}")
     from glassnet.functional.arithmetic import sub
@@ -319,5 +319,5 @@ def huber_loss(x, y, delta: float = 1.0) -> Tensor:
 
     d = sub(x, y)
     c = clip(d, -delta, delta)
-    sign = np.sign(d.data)
+    sign = get_array_module(d.data).sign(d.data)
     return mean(0.5 * c * c + (delta * sign) * (d - c))
