@@ -5,7 +5,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import nn
-from glassnet.backend import cupy_available, get_array_module, to_numpy
+from glassnet.backend import cupy_available, get_array_module, to_device, to_numpy
 from glassnet.errors import ConfigError
 from glassnet.testing.fake_device import DeviceArray, fake_device, guard
 from glassnet.train import Checkpoint, load, load_checkpoint, save, save_checkpoint
@@ -112,3 +112,59 @@ def test_module_and_tensor_to_cuda_and_back():
     (x.to("cuda") * 2.0).sum().backward()
     assert type(x.grad) is np.ndarray and x.grad.tolist() == [2.0, 2.0, 2.0]
     assert all(_on(net.to("cpu"), np))
+
+
+_R = np.random.default_rng(0)
+_SEQ, _IMG = _R.standard_normal((2, 4, 3)), _R.standard_normal((2, 4, 6, 6))
+# name -> (layer, input); every layer of glassnet.nn, in train and in eval mode
+LAYERS = {
+    "linear": (lambda: nn.Linear(3, 2, rng=0), _SEQ),
+    "embedding_padding": (lambda: nn.Embedding(5, 3, padding_idx=0, rng=0), np.array([[0, 1, 4], [2, 0, 3]])),
+    "dropout": (lambda: nn.Dropout(0.5, rng=0), _SEQ),
+    **{name: (cls, _SEQ) for name, cls in (("relu", nn.ReLU), ("leaky_relu", nn.LeakyReLU), ("sigmoid", nn.Sigmoid),
+                                            ("tanh", nn.Tanh), ("softmax", nn.Softmax), ("log_softmax", nn.LogSoftmax),
+                                            ("flatten", nn.Flatten))},
+    "unflatten": (lambda: nn.Unflatten((2, 3)), _R.standard_normal((2, 6))),
+    "rnn_bidirectional_stateful": (lambda: nn.RNN(3, 2, num_layers=2, dropout=0.3, bidirectional=True, stateful=True,
+                                                  rng=0), _SEQ),
+    "lstm_peephole_recorded": (lambda: nn.LSTM(3, 2, peephole=True, record_grad=True, rng=0), _SEQ),
+    "gru_reset_before": (lambda: nn.GRU(3, 2, bidirectional=True, reset_after=False, rng=0), _SEQ),
+    "conv2d_groups_dilation": (lambda: nn.Conv2d(4, 4, 3, stride=2, padding=2, dilation=2, groups=2, rng=0), _IMG),
+    "conv_transpose2d": (lambda: nn.ConvTranspose2d(4, 2, 4, stride=2, padding=1, rng=0), _IMG),
+    "max_pool2d_ceil": (lambda: nn.MaxPool2d(3, stride=2, ceil_mode=True), _IMG),
+    "avg_pool2d": (lambda: nn.AvgPool2d(2), _IMG),
+    "adaptive_avg_pool2d": (lambda: nn.AdaptiveAvgPool2d(4), _IMG),
+    "batch_norm1d": (lambda: nn.BatchNorm1d(3), _R.standard_normal((5, 3))),
+    "batch_norm2d": (lambda: nn.BatchNorm2d(4), _IMG),
+    "local_response_norm": (lambda: nn.LocalResponseNorm(3), _IMG),
+}
+
+
+def _forward_backward(name, device, training):
+    make, x = LAYERS[name]
+    layer = make()
+    layer.to(np.float64).to(device).train(training)
+    x = gn.Tensor(to_device(x, device), requires_grad=x.dtype.kind == "f")
+    y = layer(x)
+    y = y[0] if isinstance(y, tuple) else y
+    y.backward(to_device(np.random.default_rng(1).standard_normal(y.shape), device))
+    return layer, x, y
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_runs_on_the_fake_device_as_on_the_host(name, training):
+    host_layer, host_x, host_y = _forward_backward(name, "cpu", training)
+    with guard():
+        layer, x, y = _forward_backward(name, fake_device, training)
+        if name == "lstm_peephole_recorded":
+            np.testing.assert_allclose(layer.grad_h_norms(0), host_layer.grad_h_norms(0), rtol=1e-12)
+    assert type(y.data) is DeviceArray
+    np.testing.assert_allclose(to_numpy(y.data), host_y.data, rtol=1e-12, atol=1e-14)
+    if x.requires_grad:
+        assert type(x.grad) is DeviceArray
+        np.testing.assert_allclose(to_numpy(x.grad), host_x.grad, rtol=1e-10, atol=1e-12)
+    for (k, p), (_, q) in zip(layer.named_parameters(), host_layer.named_parameters()):
+        assert type(p.grad) is DeviceArray, f"{name}: grad of {k} on the host"
+        np.testing.assert_allclose(to_numpy(p.grad), q.grad, rtol=1e-10, atol=1e-12, err_msg=f"{name}: {k}")
+    assert all(_on(layer, fake_device))
