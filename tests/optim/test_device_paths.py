@@ -13,6 +13,7 @@ from glassnet import nn
 from glassnet.backend import get_array_module, to_device, to_numpy
 from glassnet.optim import SGD, AdaGrad, Adam, RMSprop, clip_grad_norm_, clip_grad_value_
 from glassnet.testing.fake_device import fake_device, guard
+from tests.helpers import cupy_or_skip
 
 OPTIMIZERS = {
     "sgd": lambda ps: SGD(ps, lr=0.1),
@@ -52,6 +53,18 @@ def test_steps_on_the_fake_device_equal_the_host_steps(name, clip):
     for state in opt.state:
         for k, v in state.items():
             assert k == "step" or get_array_module(v) is fake_device, f"{name}: slot {k} on the host"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_steps_on_cupy_match_the_host_steps(name):
+    cupy = cupy_or_skip()
+    host, _ = _run(name, "cpu", "norm")
+    layer, opt = _run(name, cupy, "norm")
+    for p, q in zip(layer.parameters(), host.parameters()):
+        assert get_array_module(p.data) is cupy
+        np.testing.assert_allclose(to_numpy(p.data), q.data, rtol=1e-12, atol=1e-14)
+    assert all(get_array_module(v) is cupy for s in opt.state for k, v in s.items() if k != "step")
 
 
 def test_state_dict_is_host_and_loads_onto_the_parameters_device():
