@@ -156,3 +156,47 @@ def test_one_training_step_on_the_fake_device_equals_the_host_step(name):
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_one_training_step_on_cupy_matches_the_host_step(name):
     _check_step(name, cupy_or_skip(), 1e-4)  # float32 on other kernels (cuBLAS, cuDNN-free convolutions)
+
+
+RESPONSE_IDS = np.array([[2, 5, 3, 0], [2, 6, 7, 3]])
+# name -> f(device): the decoding, sampling and evaluation paths, whose bookkeeping runs on the host
+# through the explicit path (logits come to the host once per step)
+INFERENCE = {
+    "rnnlm_generate": lambda d: RNNLM(11, 4, 5, rng=0).to(d).generate([1, 2], 4, rng=0),
+    "rnnlm_generate_greedy": lambda d: RNNLM(11, 4, 5, cell="gru", rng=0).to(d).generate([1, 2], 4, temperature=0),
+    "seq2seq_greedy_attention": lambda d: Seq2Seq(11, 11, 4, 5, attention="general", rng=0).to(d).greedy(
+        to_device(SRC, d), max_len=4, return_attention=True),
+    "seq2seq_beam": lambda d: Seq2Seq(11, 11, 4, 5, attention="dot", rng=0).to(d).beam_search(SRC, beam=3, max_len=4),
+    "hred_greedy": lambda d: HRED(11, 4, 5, 6, 7, rng=0).to(d).reply(CONTEXT, N_TURNS, max_len=4),
+    "hred_beam": lambda d: HRED(11, 4, 5, 6, 7, rng=0).to(d).reply(CONTEXT, N_TURNS, method="beam", max_len=4),
+    "hred_sample_top_k": lambda d: HRED(11, 4, 5, 6, 7, rng=0).to(d).reply(
+        CONTEXT, N_TURNS, method="sample", top_k=3, max_len=4, rng=0),
+    "vhred_reply": lambda d: VHRED(11, 4, 5, 6, 7, latent=3, latent_hidden=4, rng=0).to(d).reply(
+        CONTEXT, N_TURNS, max_len=4, rng=0),
+    "vhred_nll": lambda d: VHRED(11, 4, 5, 6, 7, latent=3, latent_hidden=4, rng=0).to(d).eval().nll(
+        to_device(CONTEXT, d), N_TURNS, RESPONSE_IDS),
+    "vae_sample": lambda d: VAE(784, 6, 2, rng=0).to(d).sample(3, rng=0),
+    "vae_iwae_nll": lambda d: VAE(784, 6, 2, rng=0).to(d).iwae_nll(to_device(IMAGES, d), k=4, rng=0),
+}
+
+
+def _same(a, b):
+    if isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b)
+        for u, v in zip(a, b):
+            _same(u, v)
+    elif isinstance(a, np.ndarray):
+        assert type(a) is np.ndarray  # results meant for the host come back as host arrays
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, rel=1e-5)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize("name", sorted(INFERENCE))
+def test_decoding_and_sampling_on_the_fake_device_equal_the_host(name):
+    host = INFERENCE[name]("cpu")
+    with guard():
+        device = INFERENCE[name](fake_device)
+    _same(device, host)

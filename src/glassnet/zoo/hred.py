@@ -340,7 +340,7 @@ class HRED(nn.Module):
     def _next_scores(self, logits: Tensor) -> np.ndarray:
         """The logits ``(N, V)`` of the next token, ``<pad>`` and ``<bos>`` excluded (``-inf``): they are
         never a training target, so a reply never contains them."""
-        scores = logits.data[:, 0].astype(np.float64)  # (N, V)
+        scores = to_numpy(logits.data[:, 0]).astype(np.float64)  # (N, V), to the host: decoding picks there
         scores[:, [self.pad_id, self.bos_id]] = -np.inf
         return scores
 
@@ -443,7 +443,7 @@ class VHRED(HRED):
 
     def _reply_condition(self, c, rng):
         mu_p, log_var_p = self.prior(c)
-        eps = rng.standard_normal(mu_p.shape).astype(mu_p.dtype)
+        eps = get_array_module(mu_p).asarray(rng.standard_normal(mu_p.shape).astype(mu_p.dtype))  # host draw
         return F.concat([c, F.reparameterize(mu_p, log_var_p, eps)], axis=1)  # (N, H_c + Z), z ~ p(z|c)
 
     def loss(self, context, n_turns, response, kl_weight: float = 1.0, rng=None) -> Tensor:

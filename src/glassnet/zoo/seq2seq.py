@@ -146,10 +146,10 @@ class Seq2Seq(nn.Module):
             steps, attn = 0, []
             for t in range(max_len):
                 logits, state, w = self.decode(prev, state, enc_hs, mask)
-                token = F.log_softmax(logits).data[:, 0].argmax(axis=1)  # (N,), the scores beam search ranks by
+                token = to_numpy(F.log_softmax(logits).data[:, 0].argmax(axis=1))  # (N,), as beam search ranks
                 out[:, t] = np.where(done, self.pad_id, token)
                 if w is not None:
-                    attn.append(w.data[:, 0])
+                    attn.append(to_numpy(w.data[:, 0]))
                 steps = t + 1
                 done |= token == self.eos_id
                 if done.all():
@@ -192,8 +192,8 @@ class Seq2Seq(nn.Module):
             b = len(hyps)
             prev = np.array([[h[-1] if h else self.bos_id] for h in hyps], np.int64)  # (b, 1)
             enc_b = F.getitem(enc_hs, np.zeros(b, np.int64))  # (b, S, H), the same source for every candidate
-            logits, new_state, _ = self.decode(prev, state, enc_b, np.repeat(mask, b, axis=0))
-            logp = F.log_softmax(logits).data[:, 0].astype(np.float64)  # (b, V)
+            logits, new_state, _ = self.decode(prev, state, enc_b, mask.repeat(b, axis=0))
+            logp = to_numpy(F.log_softmax(logits).data[:, 0]).astype(np.float64)  # (b, V), ranked on the host
             cand = (scores[:, None] + logp).ravel()
             best = np.argsort(-cand, kind="stable")[:beam]  # ties: lowest (candidate, token) first, as argmax
             rows, tokens = np.divmod(best, logp.shape[1])
