@@ -33,7 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.backend import FLOAT_DTYPES, array_module_for, get_array_module, get_default_dtype, to_device
+from glassnet.backend import (
+    FLOAT_DTYPES,
+    array_module_for,
+    get_array_module,
+    get_default_dtype,
+    to_device,
+    to_numpy,
+)
 from glassnet.errors import DTypeError, GraphError, ShapeError
 
 __all__ = ["Tensor", "Function", "backward", "no_grad", "enable_grad", "is_grad_enabled", "as_tensor", "as_array"]
@@ -168,8 +175,6 @@ class Tensor:
         so writing into it changes the tensor (as ``torch.Tensor.numpy``).
         Unlike torch, a tensor that requires grad is not refused.
         """
-        from glassnet.backend import to_numpy
-
         return to_numpy(self.data)
 
     def item(self) -> float:
@@ -185,9 +190,10 @@ class Tensor:
     def tolist(self):
         """The data as (nested) Python lists of Python numbers, as ``ndarray.tolist``; a 0-d tensor gives a number.
 
-        Not differentiable (the values leave the graph), as ``torch.Tensor.tolist``.
+        Not differentiable (the values leave the graph), as ``torch.Tensor.tolist``; data on a GPU is
+        copied to the host first (the explicit path, :func:`glassnet.backend.to_numpy`).
         """
-        return self.data.tolist()
+        return to_numpy(self.data).tolist()
 
     def to(self, device: Any) -> Tensor:
         """This tensor on ``device`` (``"cpu"``, ``"cuda"`` or a registered array module); ``self`` if already there.

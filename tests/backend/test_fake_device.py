@@ -42,6 +42,10 @@ def test_in_place_ufuncs_and_setitem_write_the_device_array(x):
     x[:, 0] *= 2
     fake_device.clip(x, 0.0, 8.0, out=x)
     np.testing.assert_array_equal(to_numpy(x), [[4.0, 3.0, 4.0], [8.0, 8.0, 8.0]])
+    out = fake_device.zeros((2, 3))
+    assert fake_device.add(x, 1.0, where=x > 4, out=out) is out  # where= and out= stay on the device
+    assert np.multiply(x, 2.0, where=x > 4, out=out) is out
+    np.testing.assert_array_equal(to_numpy(out), [[0.0, 0.0, 0.0], [16.0, 16.0, 16.0]])
 
 
 @pytest.mark.parametrize("convert", [

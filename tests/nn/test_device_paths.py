@@ -168,3 +168,10 @@ def test_every_layer_runs_on_the_fake_device_as_on_the_host(name, training):
         assert type(p.grad) is DeviceArray, f"{name}: grad of {k} on the host"
         np.testing.assert_allclose(to_numpy(p.grad), q.grad, rtol=1e-10, atol=1e-12, err_msg=f"{name}: {k}")
     assert all(_on(layer, fake_device))
+
+
+def test_tensor_tolist_and_numpy_take_the_explicit_path():
+    t = gn.Tensor(fake_device.asarray([[1.0, 2.0]]))
+    with guard():
+        assert t.tolist() == [[1.0, 2.0]] and type(t.numpy()) is np.ndarray and t.sum().item() == 3.0
+        assert "DeviceArray" in repr(t)

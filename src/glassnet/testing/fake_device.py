@@ -130,9 +130,11 @@ class DeviceArray(np.ndarray):
         for x in inputs:
             if not isinstance(x, (np.ndarray, np.generic, int, float, complex, bool)):
                 return NotImplemented  # a Tensor: its reflected operator takes over
-        raw = _host(inputs, f"numpy.{ufunc.__name__}")
+        where = f"numpy.{ufunc.__name__}"
+        raw = _host(inputs, where)
+        kwargs = {k: _host(v, where) for k, v in kwargs.items()}  # where=, initial= …
         if out is not None:
-            kwargs["out"] = _host(out, f"numpy.{ufunc.__name__}(out=...)")
+            kwargs["out"] = _host(out, f"{where}(out=...)")
         result = getattr(ufunc, method)(*raw, **kwargs)
         if out is not None and method != "at":
             return out[0] if len(out) == 1 else out
@@ -158,7 +160,8 @@ class DeviceArray(np.ndarray):
             yield self[i]
 
     def __repr__(self) -> str:
-        return "DeviceArray(" + repr(self.view(np.ndarray))[len("array("):]
+        body = np.array2string(self.view(np.ndarray), separator=", ", prefix="DeviceArray(")
+        return f"DeviceArray({body}, dtype={self.dtype})"
 
     def __str__(self) -> str:
         return str(self.view(np.ndarray))
@@ -196,10 +199,12 @@ class _DeviceUfunc:
 
     def _run(self, method: str, args, kwargs):
         where = f"fake_device.{self.__name__}" + ("" if method == "__call__" else f".{method}")
-        raw = _host(args, where)
-        if "out" in kwargs:
-            kwargs = {**kwargs, "out": _host(kwargs["out"], where)}
-        return _device(getattr(self._ufunc, method)(*raw, **kwargs))
+        raw_kwargs = {k: _host(v, where) for k, v in kwargs.items()}  # out=, where= …
+        result = getattr(self._ufunc, method)(*_host(args, where), **raw_kwargs)
+        if "out" in kwargs and method != "at":
+            out = kwargs["out"]
+            return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+        return _device(result)
 
     def __call__(self, *args, **kwargs):
         return self._run("__call__", args, kwargs)
