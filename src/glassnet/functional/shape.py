@@ -174,10 +174,12 @@ def _normalize_index(index, xp) -> tuple[tuple, bool]:
     for it in items:
         if isinstance(it, Tensor):
             it = it.data
-        elif isinstance(it, (list, tuple, np.ndarray)):  # inside an index tuple NumPy reads a tuple as a list
-            it = xp.asarray(it)  # a host index array goes to x's device (no copy on the host)
+        elif isinstance(it, (list, tuple)):  # inside an index tuple NumPy reads a tuple as a list: x[:, (1, 1)]
+            it = xp.asarray(it)
             if it.size == 0:  # x[[]] picks nothing (np.asarray([]) would be float)
                 it = it.astype(np.intp)
+        elif isinstance(it, np.ndarray):
+            it = xp.asarray(it)  # a host index array goes to x's device (itself when x is on the host)
         if isinstance(it, (np.ndarray, xp.ndarray)) and it.dtype.kind in "iu":
             has_int_array = True
         out.append(it)

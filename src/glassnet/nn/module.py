@@ -349,7 +349,7 @@ class Module:
         As ``torch.nn.Module.to``, parameters stay the same objects (their ``data`` and
         ``grad`` are replaced), so an optimizer built on them keeps working; and as in torch,
         optimizer state is *not* moved: move the model first, then build the optimizer (or
-        load its state dict, which puts each buffer on its parameter's device).
+        load the optimizer's state dict afterwards, which puts each slot on its parameter's device).
 
         Args:
             target: ``numpy.float32`` / ``numpy.float64`` (or their names), or a

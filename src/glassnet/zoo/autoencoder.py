@@ -114,7 +114,8 @@ class DenoisingAutoencoder(Autoencoder):
     def corrupt(self, x, rng: Any) -> np.ndarray:
         x = _flat(x).data
         noise = as_generator(rng, "DenoisingAutoencoder: rng").standard_normal(x.shape) * self.noise_std
-        return (x + get_array_module(x).asarray(noise)).astype(x.dtype)  # noise drawn on the host, as on the CPU
+        # the noise is drawn on the host, so every device sees the same numbers
+        return (x + get_array_module(x).asarray(noise)).astype(x.dtype)
 
     def loss(self, x, rng: Any = None) -> Tensor:
         x = _flat(x)
