@@ -45,10 +45,15 @@ Limits (what this does not catch):
 * ndarray methods written in C are checked (and give device results) only where listed
   below the class (``argmax``, ``dot``, ``take``, ``put`` …); others, if they take another
   array, do not refuse a host one;
+* a ufunc called through NumPy on device data alone (``np.exp(x)``) runs, as it does on CuPy
+  (which implements ``__array_ufunc__``); the style rule still asks for ``xp.exp``;
+* ``isinstance(x, np.ndarray)`` is True for a DeviceArray but False for a ``cupy.ndarray``: code
+  that branches on it takes the host branch here and another one on a GPU (none does in
+  ``functional``, ``nn``, ``optim`` and ``zoo``: checked by a grep, not by this module);
 * ``memoryview(x)``, ``x.data``, ``x.tobytes()`` and the buffer protocol see host memory;
 * Python lists of numbers passed to ``fake_device`` functions are accepted (CuPy refuses most);
-* nothing is slow: a host copy of a whole model inside a step that goes through the explicit
-  path is not caught (only implicit conversions are).
+* nothing is slow: explicit copies inside a step (``to_numpy``, ``float(x)`` in a loop over the
+  parameters) are not caught, only implicit conversions are.
 
 Not part of the library proper: tests use it (``glassnet.testing``), and it never imports CuPy.
 """
