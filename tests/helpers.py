@@ -90,3 +90,51 @@ def run_case(case: Case) -> None:
     if case.torch_fn is not None:
         for dtype, tol in ((np.float64, 1e-8), (np.float32, 1e-4)):
             check_parity(case.fn, torch_reference(case.torch_fn), make_inputs(case, dtype), atol=tol, rtol=tol)
+
+
+def cupy_or_skip():
+    """The ``cupy`` module when CuPy and a CUDA device are present; else skip the test (``gpu`` tests)."""
+    cupy = pytest.importorskip("cupy")
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            pytest.skip("CuPy is installed but there is no CUDA device")
+    except cupy.cuda.runtime.CUDARuntimeError as e:  # pragma: no cover - depends on the machine
+        pytest.skip(f"CuPy is installed but CUDA is not usable: {e}")
+    return cupy
+
+
+def run_case_on_device(case: Case, device) -> None:
+    """The device half of :func:`run_case`: forward, gradcheck and gradient dtypes with every array on ``device``.
+
+    ``device`` is an array module (the fake device, or CuPy). Run inside
+    ``fake_device.guard()`` so that a plain ``np.asarray`` in library code raises too.
+    Every output and every gradient must be an array of ``device``: one that comes back
+    as a NumPy array is a host fallback. The forward must equal the host forward (the
+    fake device computes with NumPy, so to 1e-12; CuPy's kernels sum in other orders, so to 1e-9).
+    """
+    from glassnet.backend import get_array_module, to_device, to_numpy
+
+    def on_device(xs):
+        return [gn.Tensor(to_device(x, device), requires_grad=x.dtype.kind == "f") for x in xs]
+
+    def outputs(out):
+        outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        for k, o in enumerate(outs):
+            assert get_array_module(o.data) is device, f"{case.name}: output {k} is a {type(o.data).__name__}"
+        return outs
+
+    xs = make_inputs(case, np.float64)
+    host = case.fn(*[gn.Tensor(x) for x in xs])
+    host = list(host) if isinstance(host, (tuple, list)) else [host]
+    tol = 1e-12 if device.__name__ == "fake_device" else 1e-9
+    for o, h in zip(outputs(case.fn(*on_device(xs))), host):
+        assert_allclose(to_numpy(o.data), h.data, atol=tol, rtol=tol, what=f"{case.name} forward on device")
+    gradcheck(case.fn, xs, device=device, **case.gradcheck_kwargs)
+    for dtype in (np.float32, np.float64):
+        ts = on_device(make_inputs(case, dtype))
+        outs = [o for o in outputs(case.fn(*ts)) if o.requires_grad]
+        gn.backward(outs, [device.ones(o.shape, dtype=o.dtype) for o in outs])
+        for t in ts:
+            if t.requires_grad and t.grad is not None:
+                assert get_array_module(t.grad) is device, f"{case.name}: gradient on the host"
+                assert t.grad.shape == t.shape and t.grad.dtype == t.dtype, case.name

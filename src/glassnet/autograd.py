@@ -33,7 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.backend import FLOAT_DTYPES, get_array_module, get_default_dtype
+from glassnet.backend import (
+    FLOAT_DTYPES,
+    array_module_for,
+    get_array_module,
+    get_default_dtype,
+    to_device,
+    to_numpy,
+)
 from glassnet.errors import DTypeError, GraphError, ShapeError
 
 __all__ = ["Tensor", "Function", "backward", "no_grad", "enable_grad", "is_grad_enabled", "as_tensor", "as_array"]
@@ -168,8 +175,6 @@ class Tensor:
         so writing into it changes the tensor (as ``torch.Tensor.numpy``).
         Unlike torch, a tensor that requires grad is not refused.
         """
-        from glassnet.backend import to_numpy
-
         return to_numpy(self.data)
 
     def item(self) -> float:
@@ -185,9 +190,25 @@ class Tensor:
     def tolist(self):
         """The data as (nested) Python lists of Python numbers, as ``ndarray.tolist``; a 0-d tensor gives a number.
 
-        Not differentiable (the values leave the graph), as ``torch.Tensor.tolist``.
+        Not differentiable (the values leave the graph), as ``torch.Tensor.tolist``; data on a GPU is
+        copied to the host first (the explicit path, :func:`glassnet.backend.to_numpy`).
         """
-        return self.data.tolist()
+        return to_numpy(self.data).tolist()
+
+    def to(self, device: Any) -> Tensor:
+        """This tensor on ``device`` (``"cpu"``, ``"cuda"`` or a registered array module); ``self`` if already there.
+
+        As ``torch.Tensor.to``: a differentiable copy, so the gradient flows back to the
+        original (``dL/dx = to(dL/dy, x's device)``); a leaf that requires grad gives a
+        non-leaf. Use :meth:`detach` first for a new leaf.
+
+        Raises:
+            ConfigError: for an unknown device, or 'cuda' when CuPy is not installed.
+        """
+        xp = array_module_for(device)
+        if get_array_module(self.data) is xp:
+            return self
+        return _ToDevice(xp).apply(self)
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph (requires_grad=False)."""
@@ -434,3 +455,17 @@ def _check_float_dtypes(name: str, xs) -> None:
     for d in kinds:
         if d not in FLOAT_DTYPES:
             raise DTypeError(f"{name.lower()}: float inputs must be float32 or float64, got {d}")
+
+
+class _ToDevice(Function):
+    """``y = x`` copied to another device; ``dL/dx = dL/dy`` copied back (:meth:`Tensor.to`)."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def forward(self, x):
+        return to_device(x, self.target)
+
+    def backward(self, grad_y):
+        # dL/dx = dL/dy, on x's device
+        return to_device(grad_y, self.xp)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd import Function, Tensor, as_tensor
+from glassnet.backend import get_array_module, to_numpy
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.activation import require_float
 from glassnet.functional.linalg import matmul
@@ -39,12 +40,13 @@ def length_mask(lengths, S: int):
     Raises:
         ShapeError: if ``lengths`` is not 1-D or a length is outside ``[0, S]``.
     """
-    lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    xp = get_array_module(lengths)
+    lengths = xp.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
     if lengths.ndim != 1 or lengths.dtype.kind not in "iu":
         raise ShapeError(f"length_mask: lengths must be a 1-D integer array (N,), got {lengths.dtype} {lengths.shape}")
     if lengths.size and (lengths.min() < 0 or lengths.max() > S):
-        raise ShapeError(f"length_mask: lengths must be in [0, S] with S == {S}, got {lengths.tolist()}")
-    return np.arange(S)[None, :] < lengths[:, None]  # (N, S)
+        raise ShapeError(f"length_mask: lengths must be in [0, S] with S == {S}, got {to_numpy(lengths).tolist()}")
+    return xp.arange(S)[None, :] < lengths[:, None]  # (N, S)
 
 
 def _softmax_rows(xp, s, mask):
@@ -154,11 +156,11 @@ def _check_qk(name: str, q: Tensor, k: Tensor, same_features: bool = True) -> No
         raise ShapeError(f"{name}: q and k must have the same batch size N, got {q.shape[0]} and {k.shape[0]}")
 
 
-def _check_mask(name: str, mask, N: int, Tq: int, S: int):
-    """The mask as a bool array broadcastable to ``(N, Tq, S)``: ``(N, S)`` becomes ``(N, 1, S)``."""
+def _check_mask(name: str, mask, N: int, Tq: int, S: int, xp):
+    """The mask as a bool array of ``xp`` broadcastable to ``(N, Tq, S)``: ``(N, S)`` becomes ``(N, 1, S)``."""
     if mask is None:
         return None
-    mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    mask = xp.asarray(mask.data if isinstance(mask, Tensor) else mask)
     if mask.dtype != np.bool_:
         raise DTypeError(f"{name}: mask must be a bool array (True = may attend), got dtype {mask.dtype}")
     if mask.shape == (N, S):
@@ -202,7 +204,7 @@ def masked_softmax(x, mask=None) -> Tensor:
     x = as_tensor(x)
     require_float("masked_softmax", "x", x)
     if mask is not None:
-        mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+        mask = get_array_module(x).asarray(mask.data if isinstance(mask, Tensor) else mask)
         if mask.dtype != np.bool_:
             raise DTypeError(f"masked_softmax: mask must be a bool array (True = keep), got dtype {mask.dtype}")
         try:
@@ -332,5 +334,5 @@ def dot_attention(q, k, v, mask=None, scale=None) -> tuple[Tensor, Tensor]:
     _check_3d("dot_attention", "v", v)
     if v.shape[:2] != k.shape[:2]:
         raise ShapeError(f"dot_attention: v must be (N, S, Hv) with (N, S) == {k.shape[:2]}, got {v.shape}")
-    mask = _check_mask("dot_attention", mask, q.shape[0], q.shape[1], k.shape[1])
+    mask = _check_mask("dot_attention", mask, q.shape[0], q.shape[1], k.shape[1], get_array_module(q))
     return DotAttention(mask, _scale("dot_attention", scale, q.shape[2])).apply(q, k, v)

@@ -9,6 +9,7 @@ plain fancy assignment would keep only the last one.
 from __future__ import annotations
 
 from glassnet.autograd import Function, Tensor, as_tensor
+from glassnet.backend import get_array_module
 from glassnet.errors import DTypeError, ShapeError
 
 __all__ = ["embedding"]
@@ -47,10 +48,14 @@ def embedding(W, indices) -> Tensor:
         ShapeError: if ``W`` is not 2-D or an index is outside ``[0, V)``.
         DTypeError: if ``W`` is not float or ``indices`` is not integer.
 
+    Device: ``indices`` may be on the host when ``W`` is on a GPU; they are copied to ``W``'s device.
+
     Reference: Bengio et al. (2003), *A Neural Probabilistic Language Model*
     (the shared look-up table ``C``).
     """
-    W, indices = as_tensor(W), as_tensor(indices)
+    W = as_tensor(W)
+    # ids from a host loader go to W's device (a copy there; none when they are already on it)
+    indices = as_tensor(get_array_module(W).asarray(indices.data if isinstance(indices, Tensor) else indices))
     if W.dtype.kind != "f":
         raise DTypeError(f"embedding: W must be a float array (float32 or float64), got dtype {W.dtype}")
     if W.ndim != 2:

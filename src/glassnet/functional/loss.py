@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd import Function, Tensor, as_tensor
+from glassnet.backend import get_array_module
 from glassnet.checks import check_int
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.activation import log_softmax_array, require_float, sigmoid_array
@@ -204,7 +205,9 @@ def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: s
     (softmax with cross-entropy: gradient ``y_k - t_k``).
     """
     name = "softmax_cross_entropy"
-    logits, labels = as_tensor(logits), as_tensor(labels)
+    logits = as_tensor(logits)
+    # labels from a host loader go to the logits' device (a copy there; none when they are already on it)
+    labels = as_tensor(get_array_module(logits).asarray(labels.data if isinstance(labels, Tensor) else labels))
     require_float(name, "logits", logits)
     if labels.dtype.kind not in "iu":
         raise DTypeError(f"{name}: labels must be an integer array of class indices, got dtype {labels.dtype}")
@@ -307,7 +310,7 @@ def huber_loss(x, y, delta: float = 1.0) -> Tensor:
     """
     if not delta > 0:
         raise ConfigError(f"huber_loss: delta must be > 0, got {delta}")
-    x_shape, y_shape = tuple(np.shape(getattr(x, "data", x))), tuple(np.shape(getattr(y, "data", y)))
+    x_shape, y_shape = (tuple(a.shape) if hasattr(a, "shape") else np.shape(a) for a in (x, y))
     if x_shape != y_shape:
         raise ShapeError(f"huber_loss: x and y must have one shape, got {x_shape} and {y_shape}")
     from glassnet.functional.arithmetic import sub
@@ -316,5 +319,5 @@ def huber_loss(x, y, delta: float = 1.0) -> Tensor:
 
     d = sub(x, y)
     c = clip(d, -delta, delta)
-    sign = np.sign(d.data)
+    sign = get_array_module(d.data).sign(d.data)
     return mean(0.5 * c * c + (delta * sign) * (d - c))

@@ -419,11 +419,11 @@ def _check(name: str, x, states: dict, W_x, W_h, b, G: int, lengths, two_biases=
         raise ShapeError(f"{name}: peephole must be (3, H) == (3, {H}) for p_i, p_f, p_o, got {peephole.shape}")
     for k, v in states.items():
         if v is None:
-            states[k] = Tensor(np.zeros((N, H), dtype=x.dtype))
+            states[k] = Tensor(get_array_module(x).zeros((N, H), dtype=x.dtype))
         elif v.shape != (N, H):
             raise ShapeError(f"{name}: {k} must be (N, H) == ({N}, {H}), got {v.shape}")
     if lengths is not None:
-        lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+        lengths = get_array_module(x).asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
         if lengths.dtype.kind not in "iu":
             raise DTypeError(f"{name}: lengths must be an integer array, got dtype {lengths.dtype}")
         if lengths.shape != (N,):
@@ -749,7 +749,7 @@ def reverse_sequence(x, lengths=None) -> Tensor:
     if x.ndim < 2:
         raise ShapeError(f"reverse_sequence: x must be (N, T, *), got {x.shape}")
     if lengths is not None:
-        lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+        lengths = get_array_module(x).asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
         if lengths.dtype.kind not in "iu":
             raise DTypeError(f"reverse_sequence: lengths must be an integer array, got dtype {lengths.dtype}")
         if lengths.shape != (x.shape[0],):

@@ -178,6 +178,8 @@ def _normalize_index(index, xp) -> tuple[tuple, bool]:
             it = xp.asarray(it)
             if it.size == 0:  # x[[]] picks nothing (np.asarray([]) would be float)
                 it = it.astype(np.intp)
+        elif isinstance(it, np.ndarray):
+            it = xp.asarray(it)  # a host index array goes to x's device (itself when x is on the host)
         if isinstance(it, (np.ndarray, xp.ndarray)) and it.dtype.kind in "iu":
             has_int_array = True
         out.append(it)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from glassnet import functional as F
 from glassnet.autograd import Tensor
+from glassnet.backend import get_array_module
 from glassnet.checks import as_generator, check_int, check_size
 from glassnet.nn import init
 from glassnet.nn.module import Module
@@ -56,14 +55,14 @@ class Embedding(Module):
         self.W = Parameter(W)
 
     def forward(self, indices: Any) -> Any:
-        idx = indices.data if isinstance(indices, Tensor) else indices
-        idx = idx if hasattr(idx, "dtype") else np.asarray(idx)
+        xp = get_array_module(self.W)
+        idx = xp.asarray(indices.data if isinstance(indices, Tensor) else indices)  # to W's device
         y = F.embedding(self.W, idx)  # (*S, E); checks the dtype and range of idx
         if self.padding_idx is not None:
             pad = idx == self.padding_idx  # (*S,)
             if pad.any():
                 # same values, but the padding positions take W[k] as a constant, so W[k] gets no gradient
-                keep = np.broadcast_to(~pad[..., None], y.shape)  # (*S, E)
+                keep = xp.broadcast_to(~pad[..., None], y.shape)  # (*S, E)
                 y = F.where(keep, y, self.W.data[idx])
         return y
 

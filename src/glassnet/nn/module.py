@@ -16,13 +16,14 @@ join the attribute path with dots: ``layers.0.W``. The design follows
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from glassnet.autograd import Tensor, as_array
-from glassnet.backend import FLOAT_DTYPES, get_array_module, to_device, to_numpy
+from glassnet.backend import FLOAT_DTYPES, array_module_for, get_array_module, to_device, to_numpy
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.nn.parameter import Parameter
 
@@ -345,16 +346,24 @@ class Module:
     def to(self, target: Any) -> Module:
         """Cast float parameters, gradients and buffers to a dtype, or move them to a device; returns self.
 
+        As ``torch.nn.Module.to``, parameters stay the same objects (their ``data`` and
+        ``grad`` are replaced), so an optimizer built on them keeps working; and as in torch,
+        optimizer state is *not* moved: move the model first, then build the optimizer (or
+        load the optimizer's state dict afterwards, which puts each slot on its parameter's device).
+
         Args:
             target: ``numpy.float32`` / ``numpy.float64`` (or their names), or a
-                device, ``"cpu"`` or ``"cuda"``. Integer buffers keep their dtype.
-                Parameters stay the same objects.
+                device: ``"cpu"``, ``"cuda"`` (CuPy) or an array module registered with
+                :func:`glassnet.backend.register_array_module` (the test-only fake device).
+                Integer buffers keep their dtype.
 
         Raises:
-            ConfigError: for any other dtype or device ('cuda' needs CuPy).
+            ConfigError: for any other dtype or device ('cuda' needs CuPy: the message says so).
         """
-        if isinstance(target, str) and target in ("cpu", "cuda"):
-            convert = lambda a: to_device(a, target)
+        device = target in ("cpu", "cuda") if isinstance(target, str) else isinstance(target, types.ModuleType)
+        if device:
+            xp = array_module_for(target)
+            convert = lambda a: to_device(a, xp)
         else:
             try:
                 dtype = None if target is None else np.dtype(target)  # np.dtype(None) would be float64

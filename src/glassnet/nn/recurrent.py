@@ -15,6 +15,7 @@ import numpy as np
 
 from glassnet import functional as F
 from glassnet.autograd import as_tensor
+from glassnet.backend import to_numpy
 from glassnet.checks import as_generator, check_int, check_number, check_size
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn import init
@@ -200,7 +201,7 @@ class _Recurrent(Module):
                 f"{type(self).__name__}: no dL/dh recorded for layer {layer}, direction {direction}; "
                 "construct with record_grad=True, run forward and backward first"
             )
-        return np.linalg.norm(np.asarray(g, dtype=np.float64), axis=2).mean(axis=0)
+        return np.linalg.norm(to_numpy(g).astype(np.float64), axis=2).mean(axis=0)  # for plots: on the host
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"

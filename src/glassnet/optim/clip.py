@@ -61,7 +61,8 @@ def clip_grad_norm_(params: Iterable[Tensor] | Tensor, max_norm: float) -> float
     """
     max_norm = check_number(max_norm, "max_norm", "clip_grad_norm_", min=0.0, min_open=True)
     grads = _grads("clip_grad_norm_", params)
-    total = math.sqrt(sum(float(get_array_module(g).sum(g.astype(np.float64) ** 2)) for g in grads))
+    # summed where the gradients live: one number comes to the host, not one per parameter
+    total = math.sqrt(float(sum((get_array_module(g).sum(g.astype(np.float64) ** 2) for g in grads), start=0.0)))
     if not math.isfinite(total):
         raise NonFiniteError(f"clip_grad_norm_: the total gradient norm is {total}; a gradient holds inf or NaN")
     coef = max_norm / (total + 1e-6)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.autograd import Tensor, backward, no_grad
-from glassnet.backend import to_numpy
+from glassnet.backend import array_module_for, get_array_module, to_device, to_numpy
 from glassnet.errors import ConfigError
 
 __all__ = ["gradcheck", "numerical_grad", "GradcheckError"]
@@ -37,21 +37,20 @@ def _outputs(result) -> list[Tensor]:
     return outs
 
 
-def _prepare(inputs: Sequence[Any]) -> list[Tensor]:
+def _prepare(inputs: Sequence[Any], device: Any) -> list[Tensor]:
     tensors = []
     for x in inputs:
-        data = x.data if isinstance(x, Tensor) else np.asarray(x)
-        if data.dtype.kind == "f":
-            tensors.append(Tensor(np.array(to_numpy(data), dtype=np.float64), requires_grad=True))
-        else:  # labels, indices, masks: constants
-            tensors.append(Tensor(np.array(to_numpy(data))))
+        data = np.array(to_numpy(x.data if isinstance(x, Tensor) else x))
+        if data.dtype.kind == "f":  # labels, indices, masks (the rest) are constants
+            data = data.astype(np.float64)
+        tensors.append(Tensor(to_device(data, device), requires_grad=data.dtype.kind == "f"))
     return tensors
 
 
 def numerical_grad(fn: Callable[..., Any], tensors: list[Tensor], upstream: list[np.ndarray], i: int, eps: float):
     """Central-difference estimate of ``d sum_k <upstream[k], fn(...)[k]> / d tensors[i]``."""
     x = tensors[i].data
-    grad = np.zeros_like(x)
+    grad = np.zeros(x.shape, dtype=x.dtype)  # on the host, as ``upstream``
     flat, gflat = x.reshape(-1), grad.reshape(-1)
 
     def loss() -> float:
@@ -79,6 +78,7 @@ def gradcheck(
     rtol: float = 1e-5,
     seed: int = 0,
     check: Sequence[int] | None = None,
+    device: Any = "cpu",
 ) -> bool:
     """Check ``fn``'s backward against central finite differences in float64.
 
@@ -95,6 +95,10 @@ def gradcheck(
         atol, rtol: tolerances of the comparison.
         seed: seed of the random upstream gradients.
         check: indices of the inputs to check (default: every float input).
+        device: where ``fn`` runs: ``"cpu"``, ``"cuda"`` or an array module registered
+            with :func:`glassnet.backend.register_array_module` (the test-only fake device).
+            Inputs and upstream gradients are put there; every gradient must come back
+            on it, or the check fails (a host fallback). Numeric losses are summed on the host.
 
     Returns:
         True when every gradient matches.
@@ -102,9 +106,11 @@ def gradcheck(
     Raises:
         GradcheckError: naming the output, the input, the worst index, the
             numeric and analytic values; or when a gradient's shape or dtype
-            differs from its input's.
+            differs from its input's, or it is not on ``device``.
+        ConfigError: for an unknown ``device``.
     """
-    tensors = _prepare(inputs)
+    xp = array_module_for(device)
+    tensors = _prepare(inputs, xp)
     rng = np.random.default_rng(seed)
     outs = _outputs(fn(*tensors))
     float_idx = [i for i, t in enumerate(tensors) if t.requires_grad]
@@ -117,10 +123,15 @@ def gradcheck(
         for t in tensors:
             t.grad = None
         fresh = _outputs(fn(*tensors))
-        backward([fresh[k]], [upstream[k].astype(fresh[k].dtype)])
+        backward([fresh[k]], [to_device(upstream[k].astype(fresh[k].dtype), xp)])
         for i in check:
             t = tensors[i]
-            analytic = t.grad if t.grad is not None else np.zeros_like(t.data)
+            analytic = t.grad if t.grad is not None else xp.zeros_like(t.data)
+            if get_array_module(analytic) is not xp:
+                raise GradcheckError(
+                    f"gradcheck: gradient of input {i} is a {type(analytic).__name__}, not an array of {xp.__name__} "
+                    f"(device {device!r})"
+                )
             if analytic.shape != t.shape or analytic.dtype != t.dtype:
                 raise GradcheckError(
                     f"gradcheck: gradient of input {i} has shape {analytic.shape} and dtype {analytic.dtype}, "

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.backend import array_module_for, to_device, to_numpy
 from glassnet.errors import ConfigError, DataError
 from glassnet.fileio import atomic_save_safetensors, atomic_savez, load_npz, load_safetensors
 
@@ -37,7 +38,8 @@ def save(obj: Any, path: str | os.PathLike, metadata: dict[str, str] | None = No
     """Write a Module's ``state_dict()`` (or a dict of arrays) to ``path``, atomically; the suffix picks the format.
 
     Args:
-        obj: a Module or a dict ``name -> numeric array`` (any strides: arrays are stored C-contiguous).
+        obj: a Module or a dict ``name -> numeric array`` (any strides: arrays are stored C-contiguous; arrays
+            on a GPU are copied to the host first, so a file never depends on the device it was written from).
         path: ``*.safetensors`` for safetensors, anything else for ``.npz``.
         metadata: ``str -> str`` map stored in the safetensors header (``__metadata__``); ``.npz`` has none.
 
@@ -52,7 +54,7 @@ def save(obj: Any, path: str | os.PathLike, metadata: dict[str, str] | None = No
         raise ConfigError(f"save: obj must be a Module or a dict of arrays keyed by name, got {type(obj).__name__}")
     arrays = {}
     for k, v in state.items():
-        a = np.asarray(v)
+        a = to_numpy(v)  # device arrays are written as host arrays
         if a.dtype.kind not in "biuf":
             raise ConfigError(f"save: entry {k!r} must be a numeric array, got dtype {a.dtype}")
         arrays[k] = a
@@ -78,8 +80,14 @@ def _read(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str
     return state, metadata
 
 
-def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
+def load(path: str | os.PathLike, device: Any = "cpu") -> dict[str, Any]:
     """Read a state dict written by :func:`save` (or any ``.npz`` / ``.safetensors`` of numeric arrays).
+
+    Args:
+        path: the file.
+        device: where the arrays go, as torch's ``map_location``: ``"cpu"`` (NumPy arrays), ``"cuda"``
+            or a registered array module. ``model.load_state_dict`` moves each array to its target's
+            device anyway, so ``model.to("cuda").load_state_dict(load(path))`` needs no ``device``.
 
     Returns:
         ``name -> array`` with the stored shapes and dtypes (safetensors' bfloat16 becomes float32).
@@ -88,8 +96,10 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
         DataError: the file is missing, not of its suffix's format, truncated or damaged (encrypted entries,
             unknown compression, a safetensors header or offsets that do not fit), or holds non-numeric
             entries; one line naming the path.
+        ConfigError: for an unknown ``device``, or ``"cuda"`` without CuPy (checked before reading).
     """
-    return _read(path)[0]
+    xp = array_module_for(device)
+    return {k: to_device(v, xp) for k, v in _read(path)[0].items()}
 
 
 def load_metadata(path: str | os.PathLike) -> dict[str, str]:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.autograd import Tensor, no_grad
-from glassnet.backend import get_array_module, to_numpy
+from glassnet.backend import get_array_module, to_device, to_numpy
 from glassnet.errors import ConfigError, NonFiniteError
 from glassnet.nn import Module
 from glassnet.train.callbacks import Callback, ProgressBar
@@ -187,7 +187,7 @@ class Trainer:
         loss_sum, count = 0.0, 0
         totals = {k: [0.0, 0] for k in self.metrics}
         for batch_index, batch in enumerate(loader):
-            inputs, targets = _split_batch(batch)
+            inputs, targets = self._on_model_device(_split_batch(batch))
             step = self.step + 1
             where = f"fit at epoch {self.epoch + 1}, step {step} (batch {batch_index + 1} of {self.batches_per_epoch})"
 
@@ -229,6 +229,19 @@ class Trainer:
                 check_finite(float(record[key]), where, key)
 
     # ------------------------------------------------------------ inference
+    def _model_module(self):
+        """The array module of the model's parameters (NumPy for a model on the CPU or without parameters)."""
+        first = next(iter(self.model.parameters()), None)
+        return np if first is None else get_array_module(first.data)
+
+    def _on_model_device(self, batch: tuple[tuple[Any, ...], Any]) -> tuple[tuple[Any, ...], Any]:
+        """``(inputs, targets)`` moved to the model's device: loaders yield host arrays (one copy per batch)."""
+        xp = self._model_module()
+        if xp is np:
+            return batch  # unchanged: targets may be lists or other things the loss and metrics accept
+        inputs, targets = batch
+        return tuple(to_device(x, xp) for x in inputs), to_device(targets, xp)
+
     def evaluate(self, loader: Any) -> dict[str, float]:
         """Mean loss and metrics over ``loader``'s batches, in evaluation mode without a graph.
 
@@ -245,7 +258,7 @@ class Trainer:
         try:
             with no_grad():
                 for batch in loader:
-                    inputs, targets = _split_batch(batch)
+                    inputs, targets = self._on_model_device(_split_batch(batch))
                     outputs = self.model(*(Tensor(x) for x in inputs))
                     n = len(targets)
                     loss_sum += float(self.loss_fn(outputs, targets).item()) * n
@@ -273,7 +286,8 @@ class Trainer:
         self.model.eval()
         try:
             with no_grad():
-                parts = [to_numpy(self.model(Tensor(x[i:i + batch_size])).data)
+                xp = self._model_module()
+                parts = [to_numpy(self.model(Tensor(to_device(x[i:i + batch_size], xp))).data)
                          for i in range(0, len(x), batch_size)]
         finally:
             self.model.train(was_training)

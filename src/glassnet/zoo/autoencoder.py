@@ -20,6 +20,7 @@ import numpy as np
 import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.autograd import Tensor, as_tensor
+from glassnet.backend import get_array_module, to_numpy
 from glassnet.checks import as_generator, check_int, check_number
 from glassnet.errors import ConfigError, ShapeError
 
@@ -113,7 +114,8 @@ class DenoisingAutoencoder(Autoencoder):
     def corrupt(self, x, rng: Any) -> np.ndarray:
         x = _flat(x).data
         noise = as_generator(rng, "DenoisingAutoencoder: rng").standard_normal(x.shape) * self.noise_std
-        return (x + noise).astype(x.dtype)
+        # the noise is drawn on the host, so every device sees the same numbers
+        return (x + get_array_module(x).asarray(noise)).astype(x.dtype)
 
     def loss(self, x, rng: Any = None) -> Tensor:
         x = _flat(x)
@@ -164,6 +166,7 @@ class VAE(nn.Module):
         """``(logits, μ, log σ²)`` for one reparameterised sample ``z = μ + σ ε``, ``ε`` from ``rng``."""
         mu, log_var = self.encode(x)
         eps = as_generator(rng, "VAE.forward: rng").standard_normal(mu.shape).astype(mu.dtype)
+        eps = get_array_module(mu).asarray(eps)  # drawn on the host (the same numbers on every device)
         return self.decode(F.reparameterize(mu, log_var, eps)), mu, log_var
 
     def loss(self, x, rng: Any = None) -> Tensor:
@@ -175,8 +178,9 @@ class VAE(nn.Module):
         """``n`` images' Bernoulli means ``σ(decode(z))``, ``z ~ N(0, I)``: ``(n, D)`` in [0, 1]."""
         n = check_int(n, "n", "VAE.sample", min=0)
         z = as_generator(rng, "VAE.sample: rng").standard_normal((n, self.z)).astype(self.enc.W.dtype)
+        z = get_array_module(self.enc.W).asarray(z)  # drawn on the host, decoded on the model's device
         with no_grad():
-            return F.sigmoid(self.decode(z)).data
+            return to_numpy(F.sigmoid(self.decode(z)).data)
 
     def iwae_nll(self, x, k: int = 100, rng: Any = None, batch_size: int = 100) -> float:
         """Importance-weighted estimate of ``-log p(x)`` in nats per image (Burda et al. 2016).
@@ -189,22 +193,23 @@ class VAE(nn.Module):
         batch_size = check_int(batch_size, "batch_size", "VAE.iwae_nll", min=1)
         gen = as_generator(rng, "VAE.iwae_nll: rng")
         x = _flat(x).data
+        xp = get_array_module(self.enc.W)
         total = 0.0
         with no_grad():
             for lo in range(0, len(x), batch_size):
                 xb = x[lo:lo + batch_size]
                 mu, log_var = (t.data.astype(np.float64) for t in self.encode(xb))
-                eps = gen.standard_normal((k,) + mu.shape)  # (k, B, z)
-                z = mu + np.exp(0.5 * log_var) * eps
+                eps = xp.asarray(gen.standard_normal((k,) + mu.shape))  # (k, B, z), drawn on the host
+                z = mu + xp.exp(0.5 * log_var) * eps
                 logits = self.decode(z.reshape(-1, self.z).astype(xb.dtype)).data.astype(np.float64)
                 logits = logits.reshape(k, len(xb), self.d)
                 xd = xb.astype(np.float64)
-                log_px = -(np.maximum(logits, 0) - logits * xd + np.log1p(np.exp(-np.abs(logits)))).sum(-1)
+                log_px = -(xp.maximum(logits, 0) - logits * xd + xp.log1p(xp.exp(-xp.abs(logits)))).sum(-1)
                 log_pz = -0.5 * (z * z + _LOG_2PI).sum(-1)
                 log_qz = -0.5 * (eps * eps + log_var + _LOG_2PI).sum(-1)
                 log_w = log_px + log_pz - log_qz  # (k, B)
                 m = log_w.max(0)
-                total += float(-(m + np.log(np.exp(log_w - m).mean(0))).sum())
+                total += float(-(m + xp.log(xp.exp(log_w - m).mean(0))).sum())
         return total / max(len(x), 1)
 
     def extra_repr(self) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.autograd import Tensor, as_tensor
+from glassnet.backend import get_array_module
 from glassnet.checks import as_generator, check_number, check_size
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn import init
@@ -243,7 +244,8 @@ def discriminator_loss(D: nn.Module, G: nn.Module, x_real: Any, z: Any) -> Tenso
     with no_grad():
         fake = G(z)
     real_logits, fake_logits = D(x_real), D(fake.data)
-    ones, zeros = np.ones(real_logits.shape, real_logits.dtype), np.zeros(fake_logits.shape, fake_logits.dtype)
+    xp = get_array_module(real_logits)
+    ones, zeros = xp.ones(real_logits.shape, real_logits.dtype), xp.zeros(fake_logits.shape, fake_logits.dtype)
     return (F.binary_cross_entropy_with_logits(real_logits, ones)
             + F.binary_cross_entropy_with_logits(fake_logits, zeros))
 
@@ -259,4 +261,4 @@ def generator_loss(D: nn.Module, G: nn.Module, z: Any) -> Tensor:
     Shapes: ``z (M, Z)`` -> ``()``.
     """
     logits = D(G(z))
-    return F.binary_cross_entropy_with_logits(logits, np.ones(logits.shape, logits.dtype))
+    return F.binary_cross_entropy_with_logits(logits, get_array_module(logits).ones(logits.shape, logits.dtype))

@@ -42,6 +42,7 @@ import numpy as np
 import glassnet.functional as F
 from glassnet import nn, no_grad
 from glassnet.autograd import Tensor
+from glassnet.backend import get_array_module, to_numpy
 from glassnet.checks import as_generator, check_bool, check_choice, check_int, check_number, check_size
 from glassnet.errors import DataError, DTypeError, ShapeError
 
@@ -80,7 +81,7 @@ def linear_kl_weight(step: int, anneal_steps: int) -> float:
 
 
 def _int_array(name: str, arg: str, value, ndim: int, want: str) -> np.ndarray:
-    a = np.asarray(value.data if isinstance(value, Tensor) else value)
+    a = to_numpy(value)  # the ids' bookkeeping runs on the host: the explicit path, a no-op for host ids
     if a.ndim != ndim:
         raise ShapeError(f"{name}: {arg} must be {want} token ids, got shape {a.shape}")
     if a.dtype.kind not in "iu":
@@ -162,7 +163,7 @@ class HRED(nn.Module):
         N, U, L = context.shape
         if U < 1 or L < 1:
             raise ShapeError(f"{name}: context must be (N, U, L) with U >= 1 and L >= 1, got {context.shape}")
-        n_turns = np.asarray(n_turns.data if isinstance(n_turns, Tensor) else n_turns)
+        n_turns = to_numpy(n_turns)
         if n_turns.shape != (N,) or n_turns.dtype.kind not in "iu" or (N and (n_turns.min() < 1
                                                                               or n_turns.max() > U)):
             raise ShapeError(f"{name}: n_turns must be (N,) == ({N},) integers in [1, U] = [1, {U}], "
@@ -201,7 +202,7 @@ class HRED(nn.Module):
     # ---------------------------------------------------------------------------------------- pieces
     def encode_utterances(self, tokens) -> Tensor:
         """``tokens (M, L)`` (tokens, ``<eos>``, pads) -> the utterance encoder's state at ``<eos>``, ``(M, H_u)``."""
-        tokens = np.asarray(tokens)
+        tokens = to_numpy(tokens)
         lengths = (tokens != self.pad_id).sum(axis=1)
         _, h = self.utterance_encoder(self.embed(tokens), lengths=lengths)  # h (1, M, H_u): state at each length
         return F.getitem(h, 0)
@@ -220,7 +221,8 @@ class HRED(nn.Module):
             return F.getitem(u, last)  # (N, H_u)
         H_u = u.shape[1]
         slot = np.where(turn, np.cumsum(turn.ravel()).reshape(N, U) - 1, len(rows))  # (N, U); M = a zero row
-        u = F.getitem(F.concat([u, np.zeros((1, H_u), u.dtype)], axis=0), slot)  # (N, U, H_u), zeros past n
+        zero = get_array_module(u).zeros((1, H_u), u.dtype)
+        u = F.getitem(F.concat([u, zero], axis=0), slot)  # (N, U, H_u), zeros past n
         _, h = self.context_encoder(u, lengths=n_turns)  # (1, N, H_c)
         return F.getitem(h, 0)
 
@@ -230,7 +232,7 @@ class HRED(nn.Module):
         ``state (1, N, H_d)``, or None for the initial ``tanh(cond W_0 + b_0)``. Returns
         ``(logits (N, T, V), state (1, N, H_d))``.
         """
-        tokens = np.asarray(tokens)
+        tokens = to_numpy(tokens)
         N, T = tokens.shape
         if state is None:
             state = F.reshape(F.tanh(self.decoder_init(cond)), (1, N, -1))  # (1, N, H_d)
@@ -338,7 +340,7 @@ class HRED(nn.Module):
     def _next_scores(self, logits: Tensor) -> np.ndarray:
         """The logits ``(N, V)`` of the next token, ``<pad>`` and ``<bos>`` excluded (``-inf``): they are
         never a training target, so a reply never contains them."""
-        scores = logits.data[:, 0].astype(np.float64)  # (N, V)
+        scores = to_numpy(logits.data[:, 0]).astype(np.float64)  # (N, V), to the host: decoding picks there
         scores[:, [self.pad_id, self.bos_id]] = -np.inf
         return scores
 
@@ -434,14 +436,14 @@ class VHRED(HRED):
         mu_p, log_var_p = self.prior(c)
         mu_q, log_var_q = self.posterior(c, response)
         gen = self.rng if rng is None else as_generator(rng, "VHRED: rng")
-        eps = gen.standard_normal(mu_q.shape).astype(mu_q.dtype)
+        eps = get_array_module(mu_q).asarray(gen.standard_normal(mu_q.shape).astype(mu_q.dtype))  # host draw
         z = F.reparameterize(mu_q, log_var_q, eps)  # (N, Z)
         kl = F.sum(F.gaussian_kl_divergence_two(mu_q, log_var_q, mu_p, log_var_p, reduction="none"), axis=1)  # (N,)
         return F.concat([c, z], axis=1), kl
 
     def _reply_condition(self, c, rng):
         mu_p, log_var_p = self.prior(c)
-        eps = rng.standard_normal(mu_p.shape).astype(mu_p.dtype)
+        eps = get_array_module(mu_p).asarray(rng.standard_normal(mu_p.shape).astype(mu_p.dtype))  # host draw
         return F.concat([c, F.reparameterize(mu_p, log_var_p, eps)], axis=1)  # (N, H_c + Z), z ~ p(z|c)
 
     def loss(self, context, n_turns, response, kl_weight: float = 1.0, rng=None) -> Tensor:

@@ -9,6 +9,7 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn, no_grad
+from glassnet.backend import to_numpy
 from glassnet.checks import as_generator, check_int
 from glassnet.errors import ConfigError, ShapeError
 
@@ -108,7 +109,7 @@ class RNNLM(nn.Module):
             with no_grad():
                 logits, state = self(ids[None, :])  # (1, T, V)
                 for _ in range(n):
-                    z = logits.data[0, -1].astype(np.float64)  # (V,)
+                    z = to_numpy(logits.data[0, -1]).astype(np.float64)  # (V,) to the host: the sampler's side
                     if temperature == 0:
                         token = int(z.argmax())
                     else:

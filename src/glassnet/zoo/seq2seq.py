@@ -24,6 +24,7 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn, no_grad
+from glassnet.backend import get_array_module, to_numpy
 from glassnet.checks import as_generator, check_number, check_size
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.nn import init
@@ -75,16 +76,17 @@ class Seq2Seq(nn.Module):
     # ------------------------------------------------------------------------------------------- pieces
     def encode(self, src, src_lengths=None):
         """``src (N, S)`` ids -> ``(hs (N, S, H), state (h, c) each (1, N, H), mask (N, S) bool)``."""
-        src = np.asarray(src)
+        xp = get_array_module(self.src_embed.W)
+        src = xp.asarray(src)  # ids on the host or the model's device
         if src.ndim != 2:
             raise ShapeError(f"Seq2Seq: src must be (N, S) token ids, got shape {src.shape}")
         N, S = src.shape
         if src_lengths is None:
-            src_lengths = np.full(N, S, np.int64)
-        src_lengths = np.asarray(src_lengths)
+            src_lengths = xp.full(N, S, np.int64)
+        src_lengths = xp.asarray(src_lengths)
         if src_lengths.shape != (N,) or (src_lengths < 1).any() or (src_lengths > S).any():
             raise ShapeError(f"Seq2Seq: src_lengths must be (N,) == ({N},) with values in [1, {S}], "
-                             f"got {src_lengths.tolist()}")
+                             f"got {to_numpy(src_lengths).tolist()}")
         hs, state = self.encoder(self.src_embed(src), lengths=src_lengths)  # (N, S, H)
         return hs, state, F.length_mask(src_lengths, S)
 
@@ -117,7 +119,9 @@ class Seq2Seq(nn.Module):
     def loss(self, src, tgt, src_lengths=None):
         """Mean cross-entropy per target token: ``tgt (N, T+1)`` = ``<bos> y_1 .. y_n <eos> <pad>..``;
         the decoder reads ``tgt[:, :-1]`` and predicts ``tgt[:, 1:]``, padding ignored."""
-        tgt, n_src = np.asarray(tgt), np.shape(src)[0] if np.ndim(src) else None
+        tgt = get_array_module(self.tgt_embed.W).asarray(tgt)  # ids on the host or the model's device
+        src_shape = src.shape if hasattr(src, "shape") else np.shape(src)
+        n_src = src_shape[0] if len(src_shape) else None
         if tgt.ndim != 2 or tgt.shape[1] < 2 or tgt.shape[0] != n_src:
             raise ShapeError(f"Seq2Seq.loss: tgt must be (N, T+1) == ({n_src}, >= 2) ids <bos> .. <eos>, "
                              f"got shape {tgt.shape}")
@@ -142,10 +146,10 @@ class Seq2Seq(nn.Module):
             steps, attn = 0, []
             for t in range(max_len):
                 logits, state, w = self.decode(prev, state, enc_hs, mask)
-                token = F.log_softmax(logits).data[:, 0].argmax(axis=1)  # (N,), the scores beam search ranks by
+                token = to_numpy(F.log_softmax(logits).data[:, 0].argmax(axis=1))  # (N,), as beam search ranks
                 out[:, t] = np.where(done, self.pad_id, token)
                 if w is not None:
-                    attn.append(w.data[:, 0])
+                    attn.append(to_numpy(w.data[:, 0]))
                 steps = t + 1
                 done |= token == self.eos_id
                 if done.all():
@@ -188,8 +192,8 @@ class Seq2Seq(nn.Module):
             b = len(hyps)
             prev = np.array([[h[-1] if h else self.bos_id] for h in hyps], np.int64)  # (b, 1)
             enc_b = F.getitem(enc_hs, np.zeros(b, np.int64))  # (b, S, H), the same source for every candidate
-            logits, new_state, _ = self.decode(prev, state, enc_b, np.repeat(mask, b, axis=0))
-            logp = F.log_softmax(logits).data[:, 0].astype(np.float64)  # (b, V)
+            logits, new_state, _ = self.decode(prev, state, enc_b, mask.repeat(b, axis=0))
+            logp = to_numpy(F.log_softmax(logits).data[:, 0]).astype(np.float64)  # (b, V), ranked on the host
             cand = (scores[:, None] + logp).ravel()
             best = np.argsort(-cand, kind="stable")[:beam]  # ties: lowest (candidate, token) first, as argmax
             rows, tokens = np.divmod(best, logp.shape[1])

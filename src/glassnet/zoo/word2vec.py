@@ -26,6 +26,7 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import nn
+from glassnet.backend import get_array_module
 from glassnet.checks import check_size
 from glassnet.errors import ConfigError, DataError, ShapeError
 from glassnet.text import Vocabulary
@@ -68,8 +69,9 @@ class Word2Vec(nn.Module):
         ctx = F.embedding(self.W_in, inputs)  # (N, C, E)
         if mask is None:
             return F.mean(ctx, axis=1)
-        w = np.asarray(mask, dtype=self.W_in.dtype)
-        w = w / np.maximum(w.sum(axis=1, keepdims=True), 1)  # (N, C): 1/count at valid positions
+        xp = get_array_module(self.W_in)
+        w = xp.asarray(mask, dtype=self.W_in.dtype)
+        w = w / xp.maximum(w.sum(axis=1, keepdims=True), 1)  # (N, C): 1/count at valid positions
         return F.sum(ctx * w[:, :, None], axis=1)  # (N, E)
 
     def forward(self, inputs, targets, negatives, mask=None, reduction: str = "mean"):
