@@ -77,7 +77,7 @@ def cli() -> None:
 def _register() -> None:
     from glassnet.cli import lab as _lab  # noqa: F401
 
-    for name in ("train", "data", "predict"):
+    for name in ("train", "data", "predict", "detect"):
         try:
             __import__(f"glassnet.cli.{name}")
         except ModuleNotFoundError as e:  # a sub-command still being written
