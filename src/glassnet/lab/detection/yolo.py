@@ -48,7 +48,6 @@ from glassnet.zoo import YOLOv1
 NAMES = tuple(str(d) for d in range(10))
 BACKGROUND = 10  # the sliding-window classifier's eleventh class
 CROP = 28  # the classifier's input side
-SHOWN = 6  # test images drawn with their boxes
 
 
 def scenes(config, split: str, n: int, seed, data_dir):
@@ -124,7 +123,7 @@ def train_yolo(config, ctx, seeds, test) -> dict:
     if ctx.out_dir is not None:
         _save_checkpoint(ctx.out_dir / "yolo.npz", model, config, history)
     return {**evaluate(predictions, ground_truth(test)), "cpu_seconds_per_image": cpu, "history": history,
-            "parameters": model.num_parameters(), "grid": S, "shown": as_lists(predictions[:SHOWN])}
+            "parameters": model.num_parameters(), "grid": S, "shown": as_lists(predictions[:config.shown])}
 
 
 def _cpu_per_image(detect, images: np.ndarray) -> float:
@@ -240,7 +239,7 @@ def train_sliding_window(config, ctx, seeds, test) -> dict:
     cpu = _cpu_per_image(detect, test.images[:config.n_timed])
     return {**evaluate(predictions, ground_truth(test)), "cpu_seconds_per_image": cpu, "windows": len(grid),
             "crop_accuracy": history[-1]["test_accuracy"], "crops": len(x_train),
-            "parameters": model.num_parameters(), "shown": as_lists(predictions[:SHOWN])}
+            "parameters": model.num_parameters(), "shown": as_lists(predictions[:config.shown])}
 
 
 # ------------------------------------------------------------------------------------------ experiment
@@ -281,13 +280,14 @@ class YOLOExperiment(Experiment):
         window_sizes: tuple = field(default=(28, 40, 56), metadata={"help": "sides of the sliding windows (px)"})
         window_stride: int = field(default=8, metadata={"help": "stride of the sliding windows (px)"})
         n_timed: int = field(default=50, metadata={"help": "test images timed one at a time for each detector"})
+        shown: int = field(default=6, metadata={"help": "test scenes drawn with their boxes"})
         compare: bool = field(default=True, metadata={"help": "judge the full criterion (False: the quick check)"})
 
-    quick = {"n_train": 96, "n_test": 24, "epochs": 2, "batch_size": 16, "widths": (4, 8, 8, 16, 16),
+    quick = {"n_train": 96, "n_test": 16, "epochs": 2, "batch_size": 16, "widths": (4, 8, 8, 16, 16),
              "window_train_scenes": 40, "window_epochs": 1, "window_widths": (4, 8, 16), "window_stride": 16,
-             "n_timed": 4, "compare": False}
+             "n_timed": 4, "shown": 2, "score_threshold": 0.2, "compare": False}
     quick_criterion = ("a smoke run of seconds (96 train scenes, 2 epochs): both detectors produce scored, finite "
-                       "results on 24 test scenes and YOLO's loss falls; so short a run cannot reach the mAP bar")
+                       "results on 16 test scenes and YOLO's loss falls; so short a run cannot reach the mAP bar")
     data = ("mnist",)
 
     def run(self, config, ctx):
@@ -297,7 +297,7 @@ class YOLOExperiment(Experiment):
         sw = ctx.unit("sliding-window", lambda: train_sliding_window(
             config, ctx, (sw_init, sw_batch, sw_scenes, sw_crops), test))
 
-        self._plots(ctx, test, yolo, sw)
+        self._plots(ctx, test, yolo, sw, config.shown)
         speedup = sw["cpu_seconds_per_image"] / max(yolo["cpu_seconds_per_image"], 1e-12)
         metrics = {"yolo_map50_voc": yolo["map_voc"], "yolo_map50_coco": yolo["map_coco"],
                    "yolo_images_per_second": 1 / max(yolo["cpu_seconds_per_image"], 1e-12),
@@ -324,14 +324,14 @@ class YOLOExperiment(Experiment):
         return Outcome(verdict_from(ok), metrics, rows, notes)
 
     @staticmethod
-    def _plots(ctx, test, yolo, sw) -> None:
+    def _plots(ctx, test, yolo, sw, shown: int) -> None:
         for key, result in (("yolo", yolo), ("sliding_window", sw)):
             curves = {int(k): SimpleNamespace(**{n: np.asarray(v) for n, v in c.items()})
                       for k, c in result["curves"].items()}
             label = "YOLO v1" if key == "yolo" else "sliding window"
             ctx.savefig(plotting.pr_curves(curves, title=f"{label}: precision-recall per digit (VOC, IoU > 0.5), "
                                                          f"mAP {result['map_voc']:.3f}"), f"pr_{key}")
-        n = min(SHOWN, len(test.images))
+        n = min(shown, len(test.images))
         fig, axes = ctx.figure(2, n, size=(2.2 * n, 4.6), squeeze=False,
                                title="test scenes: predicted (red) and true (green, dashed) boxes")
         for row, (label, result) in enumerate((("YOLO", yolo), ("sliding window", sw))):
