@@ -329,17 +329,16 @@ class YOLOExperiment(Experiment):
             curves = {int(k): SimpleNamespace(**{n: np.asarray(v) for n, v in c.items()})
                       for k, c in result["curves"].items()}
             label = "YOLO v1" if key == "yolo" else "sliding window"
-            ctx.savefig(plotting.pr_curves(curves, title=f"{label}: precision-recall per digit (VOC, IoU > 0.5), "
-                                                         f"mAP {result['map_voc']:.3f}"), f"pr_{key}")
+            ctx.savefig(plotting.pr_curves(curves, title=f"{label}: mAP@0.5 {result['map_voc']:.3f} (VOC)"),
+                        f"pr_{key}")
         n = min(shown, len(test.images))
         fig, axes = ctx.figure(2, n, size=(2.2 * n, 4.6), squeeze=False,
-                               title="test scenes: predicted (red) and true (green, dashed) boxes")
+                               title="test scenes: true boxes (green, dashed) and as many of the best detections "
+                                     "(red) as there are digits")
         for row, (label, result) in enumerate((("YOLO", yolo), ("sliding window", sw))):
             for i in range(n):
-                d = result["shown"][i]
-                keep = np.asarray(d["scores"]) > 0.3  # drawn: the confident ones only (the mAP uses all)
-                draw_detections(axes[row, i], test.images[i], np.asarray(d["boxes"])[keep],
-                                np.asarray(d["classes"])[keep], np.asarray(d["scores"])[keep],
-                                true_boxes=test.boxes[i], true_classes=test.classes[i],
+                d, k = result["shown"][i], len(test.boxes[i])  # detections are sorted by decreasing score
+                draw_detections(axes[row, i], test.images[i], np.asarray(d["boxes"])[:k], np.asarray(d["classes"])[:k],
+                                np.asarray(d["scores"])[:k], true_boxes=test.boxes[i], true_classes=test.classes[i],
                                 title=f"{label}, scene {i}")
         ctx.savefig(fig, "detections")
