@@ -44,7 +44,7 @@ def test_detections_are_printed_in_the_files_pixels_and_drawn(tmp_path):
     result = invoke(["detect", str(ck), str(image), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    # scores 0.9 · 0.8 = 0.72 ("two") and 0.9 · 0.1 = 0.09 (below 0.25); in the model's 32 x 32 input the
+    # scores 0.9 · 0.8 = 0.72 ("two") and 0.9 · 0.1 = 0.09 (below 0.2); in the model's 32 x 32 input the
     # box has centre (2.5/8 · 32, 1.5/8 · 32) = (10, 6) and side 0.25 · 32 = 8: (6, 2, 14, 10), which is
     # (12, 3, 28, 15) in the 64 x 48 file's pixels
     assert lines[0] == f"{image}: two 0.720 12.0 3.0 28.0 15.0"

@@ -101,7 +101,7 @@ def read_scene(path: str | Path, channels: int, size: int) -> tuple[np.ndarray, 
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="detections", show_default=True,
               help="Folder for the images with their boxes drawn (PNG, one per input).")
-@click.option("--score-threshold", type=click.FloatRange(0, None), default=0.25, show_default=True,
+@click.option("--score-threshold", type=click.FloatRange(0, None), default=0.2, show_default=True,
               help="Smallest class-specific score (confidence x class score) shown.")
 @click.option("--iou-threshold", type=click.FloatRange(0, 1), default=0.45, show_default=True,
               help="Non-maximum suppression: a box overlapping a better one of its class by more is dropped.")
