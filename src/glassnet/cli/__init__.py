@@ -1,4 +1,4 @@
-"""The ``glassnet`` command: ``train``, ``predict``, ``lab``, ``report``, ``data``.
+"""The ``glassnet`` command: ``train``, ``predict``, ``detect``, ``lab``, ``report``, ``data``.
 
 Every sub-command turns a glassnet error (bad option value, missing data) into
 one line on stderr and exit status 2, with no traceback; Ctrl-C ends any of
