@@ -278,3 +278,41 @@ def test_decode_clips_to_the_image_and_round_trips_targets():
         decode_predictions(pred, 3, B, C, 0.5, 1.5)
     with pytest.raises(ShapeError, match="pred must be"):
         decode_predictions(pred[..., :-1], 3, B, C)
+
+
+def torch_yolo_v1_loss(torch, pred, targets, s, lambda_coord=5.0, lambda_noobj=0.5):
+    """The loss in torch, written from the paper's eq. 3 with darknet's choice of the responsible box."""
+    n = pred.shape[0]
+    box = pred[..., :5 * B].reshape(n, s, s, B, 5)
+    t = torch.from_numpy(targets)
+    with torch.no_grad():  # the responsible box and the IoU target are constants
+        out = torch.stack([box[..., 0] / s, box[..., 1] / s, box[..., 2] ** 2, box[..., 3] ** 2], -1)
+        truth = torch.stack([t[..., 0] / s, t[..., 1] / s, t[..., 2], t[..., 3]], -1)[..., None, :]
+        lo = torch.maximum(out[..., :2] - out[..., 2:] / 2, truth[..., :2] - truth[..., 2:] / 2)
+        hi = torch.minimum(out[..., :2] + out[..., 2:] / 2, truth[..., :2] + truth[..., 2:] / 2)
+        inter = (hi - lo).clamp(min=0).prod(-1)
+        union = out[..., 2:].prod(-1) + truth[..., 2:].prod(-1) - inter
+        iou = torch.where(union > 0, inter / union.clamp(min=1e-300), torch.zeros_like(union))
+        rmse = ((out - truth) ** 2).sum(-1).sqrt()
+        best = torch.where(iou.max(-1).values > 0, iou.argmax(-1), rmse.argmin(-1))
+        resp = torch.nn.functional.one_hot(best, B).double() * t[..., 4:5]
+    x, y, sw, sh, c = box.unbind(-1)
+    coord = lambda_coord * (resp * ((x - t[..., :1]) ** 2 + (y - t[..., 1:2]) ** 2
+                                    + (sw - t[..., 2:3].sqrt()) ** 2 + (sh - t[..., 3:4].sqrt()) ** 2)).sum()
+    conf = (resp * (c - iou) ** 2).sum() + lambda_noobj * ((1 - resp) * c ** 2).sum()
+    cls = (t[..., 4:5] * (pred[..., 5 * B:] - t[..., 5:]) ** 2).sum()
+    return (coord + conf + cls) / n
+
+
+def test_parity_with_torch_loss_and_gradient():
+    torch = pytest.importorskip("torch")
+    pred, targets = random_batch(5)
+    tp = torch.tensor(pred, requires_grad=True)
+    ref = torch_yolo_v1_loss(torch, tp, targets, 3)
+    (upstream,) = np.random.default_rng(0).normal(size=1)
+    (ref * upstream).backward()
+    p = Tensor(pred, requires_grad=True)
+    loss = yolo_v1_loss(p, targets, 3, B, C).total
+    (loss * upstream).backward()
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=0, atol=1e-10)

@@ -145,6 +145,7 @@ def responsible_predictors(pred, targets, S: int, B: int, C: int) -> tuple[np.nd
 
     Raises:
         ConfigError: S, B, C not positive ints. ShapeError: pred or targets of another shape.
+        DataError: a non-finite predicted box.
     """
     S, B, C = _check_grid(pred, targets, S, B, C, "responsible_predictors")
     p = np.asarray(pred.data if isinstance(pred, Tensor) else pred, dtype=np.float64)
@@ -271,6 +272,7 @@ def decode_predictions(pred, S: int, B: int, C: int, score_threshold: float = 0.
 
     Raises:
         ConfigError: bad S, B, C, thresholds or image size. ShapeError: pred of another shape.
+        DataError: a non-finite box or score among those above the threshold.
     """
     owner = "decode_predictions"
     S, B, C = _check_grid(pred, None, S, B, C, owner)
