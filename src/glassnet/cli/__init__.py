@@ -1,4 +1,4 @@
-"""The ``glassnet`` command: ``train``, ``predict``, ``chat``, ``lab``, ``report``, ``data``.
+"""The ``glassnet`` command: ``train``, ``predict``, ``detect``, ``chat``, ``lab``, ``report``, ``data``.
 
 Every sub-command turns a glassnet error (bad option value, missing data) into
 one line on stderr and exit status 2, with no traceback; Ctrl-C ends any of
@@ -77,7 +77,7 @@ def cli() -> None:
 def _register() -> None:
     from glassnet.cli import lab as _lab  # noqa: F401
 
-    for name in ("train", "data", "predict", "chat"):
+    for name in ("train", "data", "predict", "detect", "chat"):
         try:
             __import__(f"glassnet.cli.{name}")
         except ModuleNotFoundError as e:  # a sub-command still being written

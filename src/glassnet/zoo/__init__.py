@@ -14,6 +14,7 @@
   the seq2seq baseline); :func:`linear_kl_weight` anneals VHRED's KL term.
 * GANs for 28×28 MNIST: :class:`DCGANGenerator` / :class:`DCGANDiscriminator` and the plain
   :class:`MLPGenerator` / :class:`MLPDiscriminator`, with the non-saturating losses.
+* :class:`YOLOv1` — a small YOLO v1 detector (conv, batch norm, leaky ReLU) for the digit scenes.
 """
 
 from glassnet.zoo.alexnet import AlexNet
@@ -49,6 +50,7 @@ from glassnet.zoo.torch_state import load_torch_state_dict, strip_prefix
 from glassnet.zoo.torchvision import load_torchvision, to_torchvision
 from glassnet.zoo.vgg import VGG, CifarVGG, vgg11, vgg13, vgg16, vgg19
 from glassnet.zoo.word2vec import Word2Vec, WordVectors
+from glassnet.zoo.yolo import YOLOv1
 
 __all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "VAE", "RNNLM", "Seq2Seq", "HRED", "VHRED", "linear_kl_weight",
            "Word2Vec", "WordVectors", "AlexNet", "VGG", "CifarVGG", "vgg11", "vgg13", "vgg16", "vgg19", "GoogLeNet",
@@ -56,4 +58,4 @@ __all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "VAE", "RNNLM", "Seq2Se
            "resnet50", "CifarResNet", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20",
            "plain32", "plain44", "plain56", "plain110", "load_torchvision", "to_torchvision",
            "load_torch_state_dict", "strip_prefix", "DCGANGenerator", "DCGANDiscriminator", "MLPGenerator",
-           "MLPDiscriminator", "discriminator_loss", "generator_loss"]
+           "MLPDiscriminator", "discriminator_loss", "generator_loss", "YOLOv1"]
