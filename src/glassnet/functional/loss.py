@@ -21,7 +21,7 @@ import numpy as np
 from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.checks import check_int
 from glassnet.errors import ConfigError, DTypeError, ShapeError
-from glassnet.functional.activation import log_softmax_array, require_float, sigmoid_array
+from glassnet.functional.activation import require_float, sigmoid_array
 
 __all__ = ["mean_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "gaussian_kl_divergence",
            "huber_loss"]
@@ -82,13 +82,21 @@ class SoftmaxCrossEntropy(Function):
         xp = self.xp
         valid = labels != self.ignore_index  # (*S,)
         safe = xp.where(valid, labels, 0)  # any in-range class for ignored positions
-        log_p = log_softmax_array(logits)  # (*S, K)
-        # l = -log p[label]; only the label's log-probability is read, so a -inf
-        # logit on another class (masked vocabulary) leaves the loss finite
-        nll = -xp.take_along_axis(log_p, safe[..., None], axis=-1)[..., 0]  # (*S,)
+        if logits.shape[-1] == 0:  # no classes (every label ignored): nothing to normalise
+            p, nll = logits.copy(), xp.zeros(labels.shape, dtype=logits.dtype)
+        else:
+            # log softmax(x)[k] = s_k - log Σ_j e^{s_j} with s = x - max x (every exponent <= 0, the sum >= 1).
+            # One pass each: s, e^s in place, its row sum, p = e^s / Σ in place; only the label's s is read,
+            # so a -inf logit on another class (masked vocabulary) leaves the loss finite
+            p = logits - logits.max(axis=-1, keepdims=True)  # s   (*S, K)
+            s_label = xp.take_along_axis(p, safe[..., None], axis=-1)[..., 0]  # (*S,)
+            xp.exp(p, out=p)
+            total = p.sum(axis=-1, keepdims=True)  # (*S, 1)
+            nll = xp.log(total[..., 0]) - s_label  # l = -log p[label]
+            p /= total  # softmax(x)
         nll = xp.where(valid, nll, 0)
         self.count = int(valid.sum())
-        self.save_for_backward(xp.exp(log_p), safe, valid)
+        self.save_for_backward(p, safe, valid)
         return _reduce(xp, nll, self.reduction, self.count)
 
     # l = -log softmax(x)[label]: dl/dx = softmax(x) - onehot(label); 0 for ignored positions.
@@ -97,8 +105,12 @@ class SoftmaxCrossEntropy(Function):
         xp = self.xp
         p, safe, valid = self.saved
         coef = _spread(xp, grad_y, valid.shape, self.reduction, self.count) * valid  # (*S,)
-        onehot = xp.arange(p.shape[-1]) == safe[..., None]  # (*S, K)
-        return (p - onehot) * coef[..., None], None
+        grad = p * coef[..., None]  # softmax(x) · dL/dl   (*S, K)
+        if grad.size:  # the label's entry: (p - 1) · dL/dl, written into one element per row
+            rows, k = xp.arange(safe.size), safe.reshape(-1)
+            grad2, p2 = grad.reshape(-1, grad.shape[-1]), p.reshape(-1, p.shape[-1])
+            grad2[rows, k] = (p2[rows, k] - 1) * coef.reshape(-1)
+        return grad, None
 
 
 class BinaryCrossEntropyWithLogits(Function):
