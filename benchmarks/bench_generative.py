@@ -16,11 +16,14 @@ One training step = forward, loss, backward into every weight, one Adam step (lr
 
 The PyTorch twins are hand-built from ``nn.Linear``, ``nn.Embedding``, ``nn.GRU`` (batch_first, one layer)
 and ``torch.nn.functional``; they start from glassnet's weights (dense ``W (in, out)`` = ``weight.T``,
-GRU ``W_x`` = ``weight_ih.T``, ``b[0], b[1]`` = ``bias_ih, bias_hh``) and see the same batches. The GRUs
-with lengths run over the whole padded batch in both frameworks (torch reads each state at ``length - 1``;
-glassnet carries the state past the length), so both do the same arithmetic. Before timing, a parity check
-evaluates both losses and gradients on the shared weights at step 0 with the same ``ε``: the losses must
-agree to 1e-5 relative (float32), or the script stops.
+GRU ``W_x`` = ``weight_ih.T``, ``b[0], b[1]`` = ``bias_ih, bias_hh``) and see the same batches. HRED and
+VHRED have two twins: ``torch`` runs the utterance and context GRUs over the whole padded batch and reads each
+state at ``length - 1`` (glassnet carries the state past the length: the same arithmetic), ``torch packed``
+feeds them ``pack_padded_sequence`` batches, which skip the padded steps (what a PyTorch user would write).
+Both twins feed the decoder ``[e(y_{t-1}); c]`` as a concatenated ``(N, T, E + C)`` input; glassnet passes
+``c`` as ``F.gru``'s per-sequence ``cond`` (the same function, ``c W_xc`` computed once per response).
+Before timing, a parity check evaluates both losses and gradients on the shared weights at step 0 with the
+same ``ε``: the losses must agree to 1e-5 relative (float32), or the script stops.
 
 Timing: blocks of ``--steps`` steps, round-robin between the two frameworks after one warm-up block, the
 best and the median block over ``--repeats`` (on a shared machine interference only adds time; the best is
@@ -48,6 +51,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from threadpoolctl import threadpool_info, threadpool_limits
+from torch.nn.utils.rnn import pack_padded_sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from glassnet import optim  # noqa: E402
@@ -124,10 +128,16 @@ class TorchVAE(torch.nn.Module):
 
 
 class TorchHRED(torch.nn.Module):
-    """``zoo.HRED`` / ``zoo.VHRED`` in PyTorch, batched as glassnet's (same index bookkeeping per step)."""
+    """``zoo.HRED`` / ``zoo.VHRED`` in PyTorch, batched as glassnet's (same index bookkeeping per step).
 
-    def __init__(self, ours: HRED):
+    ``packed=False``: the utterance and context GRUs run over the whole padded batch and the state is read
+    at ``length - 1`` (glassnet's arithmetic); ``packed=True``: they read ``pack_padded_sequence`` batches,
+    which skip the padded steps (what a PyTorch user would write; less arithmetic than glassnet does).
+    """
+
+    def __init__(self, ours: HRED, packed: bool = False):
         super().__init__()
+        self.packed = packed
         self.latent = isinstance(ours, VHRED)
         self.embed = torch.nn.Embedding(*ours.embed.W.shape)
         with torch.no_grad():
@@ -139,10 +149,16 @@ class TorchHRED(torch.nn.Module):
                          "posterior_log_var"):
                 setattr(self, name, _linear(getattr(ours, name)))
 
+    def _final_states(self, gru, x, lengths):
+        """Each sequence's state after ``lengths`` steps, ``(M, H)``."""
+        if self.packed:
+            return gru(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))[1][0]
+        hs, _ = gru(x)  # (M, L, H)
+        return hs[torch.arange(len(x)), lengths - 1]
+
     def encode_utterances(self, tokens: np.ndarray) -> torch.Tensor:
         lengths = torch.from_numpy((tokens != PAD).sum(axis=1))  # (M,)
-        hs, _ = self.utterance_encoder(self.embed(torch.from_numpy(tokens)))  # (M, L, H_u)
-        return hs[torch.arange(len(tokens)), lengths - 1]  # the state at <eos>
+        return self._final_states(self.utterance_encoder, self.embed(torch.from_numpy(tokens)), lengths)  # at <eos>
 
     def loss(self, context, n_turns, response, eps=None):
         N, U, L = context.shape
@@ -151,8 +167,7 @@ class TorchHRED(torch.nn.Module):
         u = self.encode_utterances(context.reshape(N * U, L)[rows])  # (M, H_u)
         slot = np.where(turn, np.cumsum(turn.ravel()).reshape(N, U) - 1, len(rows))
         u = torch.cat([u, u.new_zeros(1, u.shape[1])])[torch.from_numpy(slot)]  # (N, U, H_u)
-        hs, _ = self.context_encoder(u)
-        c = hs[torch.arange(N), torch.from_numpy(n_turns) - 1]  # (N, H_c)
+        c = self._final_states(self.context_encoder, u, torch.from_numpy(n_turns))  # (N, H_c)
         kl = None
         if self.latent:
             h = torch.tanh(self.prior_hidden(c))
@@ -201,101 +216,106 @@ def dialogue_batch(s: dict, rng: np.random.Generator):
 
 
 # ------------------------------------------------------------------------------------------------- contestants
-def make_vae(rng: np.random.Generator):
+class Case:
+    """One model: glassnet's, its torch twins (name -> module), the batches, and a loss for each framework."""
+
+    def __init__(self, label, unit, ours, twins, batches, tbatches, our_loss, their_loss, per_step, eps_shape):
+        self.label, self.unit, self.ours, self.twins = label, unit, ours, twins
+        self.batches, self.tbatches, self.our_loss, self.their_loss = batches, tbatches, our_loss, their_loss
+        self.per_step, self.eps_shape = per_step, eps_shape
+
+    def parity(self, twin) -> tuple[float, float, float]:
+        """Both losses and gradients at step 0 on the shared weights with the same ε (glassnet draws it from
+        seed 7): ``(glassnet loss, torch loss, largest gradient difference relative to that parameter's
+        largest gradient entry)``."""
+        eps = None
+        if self.eps_shape is not None:
+            eps = torch.from_numpy(np.random.default_rng(7).standard_normal(self.eps_shape).astype(np.float32))
+        loss = self.our_loss(self.batches[0], 7)
+        self.ours.zero_grad()
+        loss.backward()
+        tloss = self.their_loss(twin, self.tbatches[0], eps)
+        twin.zero_grad()
+        tloss.backward()
+        rel = max(float(np.abs(p.grad - g().numpy()).max() / max(np.abs(g().numpy()).max(), 1e-12))
+                  for _, p, g in _grad_pairs(self.ours, twin))
+        return loss.item(), tloss.item(), rel
+
+
+def make_vae(rng: np.random.Generator) -> Case:
     s = VAE_SIZE
     ours = VAE(s["d"], s["hidden"], s["z"], rng=0)
-    theirs = TorchVAE(ours)
     batches = [mnist_like(s["N"], s["d"], rng) for _ in range(4)]
-    tbatches = [torch.from_numpy(b) for b in batches]
-
-    def parity():
-        eps = np.random.default_rng(7).standard_normal((s["N"], s["z"])).astype(np.float32)
-        loss = ours.loss(batches[0], rng=7)  # glassnet draws the same ε from seed 7
-        ours.zero_grad()
-        loss.backward()
-        tloss = theirs.loss(tbatches[0], torch.from_numpy(eps))
-        theirs.zero_grad()
-        tloss.backward()
-        return loss.item(), tloss.item(), _grad_pairs(ours, theirs)
-
-    return ours, theirs, batches, tbatches, parity, (lambda b, gen: ours.loss(b, rng=gen)), theirs.loss, s["N"]
+    return Case(f"VAE {s['d']}-{s['hidden']}-{s['z']}, N {s['N']}", "img", ours, {"torch": TorchVAE(ours)}, batches,
+                [torch.from_numpy(b) for b in batches], lambda b, gen: ours.loss(b, rng=gen),
+                lambda twin, b, eps=None: twin.loss(b, eps), s["N"], (s["N"], s["z"]))
 
 
-def make_dialogue(kind: str, size: str, rng: np.random.Generator):
+def make_dialogue(kind: str, size: str, rng: np.random.Generator) -> Case:
     s = DIALOGUE_SIZES[size]
     if kind == "vhred":
         ours = VHRED(s["V"], s["E"], s["H"], s["H"], s["H"], latent=s["Z"], latent_hidden=s["H"], rng=0)
     else:
         ours = HRED(s["V"], s["E"], s["H"], s["H"], s["H"], rng=0)
-    theirs = TorchHRED(ours)
     batches = [dialogue_batch(s, rng) for _ in range(4)]
-
-    def parity():
-        b = batches[0]
-        eps = None
-        if kind == "vhred":
-            eps = torch.from_numpy(np.random.default_rng(7).standard_normal((s["N"], s["Z"])).astype(np.float32))
-        loss = ours.loss(*b, rng=7)
-        ours.zero_grad()
-        loss.backward()
-        tloss = theirs.loss(*b, eps=eps)
-        theirs.zero_grad()
-        tloss.backward()
-        return loss.item(), tloss.item(), _grad_pairs(ours, theirs)
-
-    tokens = [int((b[2][:, 1:] != PAD).sum()) for b in batches]
-    return (ours, theirs, batches, batches, parity, (lambda b, gen: ours.loss(*b, rng=gen)),
-            (lambda b: theirs.loss(*b)), float(np.mean(tokens)))
+    tokens = float(np.mean([(b[2][:, 1:] != PAD).sum() for b in batches]))  # target tokens per step
+    return Case(f"{kind.upper()} {size} (V {s['V']}, H {s['H']}, N {s['N']})", "tok", ours,
+                {"torch": TorchHRED(ours), "torch packed": TorchHRED(ours, packed=True)}, batches, batches,
+                lambda b, gen: ours.loss(*b, rng=gen), lambda twin, b, eps=None: twin.loss(*b, eps=eps), tokens,
+                (s["N"], s["Z"]) if kind == "vhred" else None)
 
 
 # ---------------------------------------------------------------------------------------------------- timing
-def time_blocks(steps: dict, repeats: int) -> dict:
+def time_blocks(blocks: dict, repeats: int) -> dict:
     """Per-step seconds of each block of each contestant: one warm-up block, then round-robin blocks."""
-    for block in steps.values():
+    for block in blocks.values():
         block()
-    times = {name: [] for name in steps}
+    times = {name: [] for name in blocks}
     for _ in range(repeats):
-        for name, block in steps.items():
+        for name, block in blocks.items():
             t0 = time.perf_counter()
             n = block()
             times[name].append((time.perf_counter() - t0) / n)
     return times
 
 
-def run_case(label: str, unit: str, made, args) -> dict:
-    ours, theirs, batches, tbatches, parity, our_loss, their_loss, per_step = made
-    ours_opt = optim.Adam(list(ours.parameters()), lr=1e-3)
-    their_opt = torch.optim.Adam(theirs.parameters(), lr=1e-3)
-
-    # parity on the shared weights at step 0, before any update
-    a, b, pairs = parity()
-    rel = abs(a - b) / max(abs(b), 1e-12)
-    grad_rel = max(float(np.abs(p.grad - g().numpy()).max() / max(np.abs(g().numpy()).max(), 1e-12))
-                   for _, p, g in pairs)
-    if rel > 1e-5:
-        raise SystemExit(f"{label}: parity check failed: glassnet loss {a!r}, torch loss {b!r} (rel {rel:.1e})")
+def run_case(case: Case, args) -> dict:
+    parity = {}
+    for name, twin in case.twins.items():
+        a, b, grad_rel = case.parity(twin)
+        rel = abs(a - b) / max(abs(b), 1e-12)
+        if rel > 1e-5:
+            raise SystemExit(f"{case.label}: parity check failed against {name}: glassnet loss {a!r}, "
+                             f"torch loss {b!r} (relative difference {rel:.1e})")
+        parity[name] = (a, b, rel, grad_rel)
     gen = np.random.default_rng(1)
+    ours_opt = optim.Adam(list(case.ours.parameters()), lr=1e-3)
 
     def ours_block():
         for i in range(args.steps):
-            loss = our_loss(batches[i % len(batches)], gen)
+            loss = case.our_loss(case.batches[i % len(case.batches)], gen)
             ours_opt.zero_grad()
             loss.backward()
             ours_opt.step()
         return args.steps
 
-    def their_block():
-        for i in range(args.steps):
-            loss = their_loss(tbatches[i % len(tbatches)])
-            their_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            their_opt.step()
-        return args.steps
+    def torch_block(twin):
+        opt = torch.optim.Adam(twin.parameters(), lr=1e-3)
 
-    times = time_blocks({"glassnet": ours_block, "torch": their_block}, args.repeats)
-    best = {k: min(v) for k, v in times.items()}
-    med = {k: float(np.median(v)) for k, v in times.items()}
-    return dict(label=label, unit=unit, per_step=per_step, loss=(a, b, rel), grad_rel=grad_rel, best=best, med=med)
+        def block():
+            for i in range(args.steps):
+                loss = case.their_loss(twin, case.tbatches[i % len(case.tbatches)])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            return args.steps
+
+        return block
+
+    blocks = {"glassnet": ours_block, **{name: torch_block(twin) for name, twin in case.twins.items()}}
+    times = time_blocks(blocks, args.repeats)
+    return dict(case=case, parity=parity, best={k: min(v) for k, v in times.items()},
+                med={k: float(np.median(v)) for k, v in times.items()})
 
 
 def main(argv=None) -> None:
@@ -316,33 +336,34 @@ def main(argv=None) -> None:
         print(f"threads: {args.threads}; NumPy BLAS: {', '.join(blas)}; torch {torch.__version__}; float32; "
               f"step = forward + backward + Adam; blocks of {args.steps} steps, {args.repeats} blocks round-robin; "
               f"load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}", flush=True)
+        cases = []
         if "vae" in args.only:
-            s = VAE_SIZE
-            rows.append(run_case(f"VAE {s['d']}-{s['hidden']}-{s['z']}, N {s['N']}", "img",
-                                 make_vae(np.random.default_rng(0)), args))
+            cases.append(lambda: make_vae(np.random.default_rng(0)))
         for kind in ("hred", "vhred"):
             if kind in args.only:
-                for size in args.sizes:
-                    s = DIALOGUE_SIZES[size]
-                    label = f"{kind.upper()} {size} (V {s['V']}, H {s['H']}, N {s['N']})"
-                    rows.append(run_case(label, "tok", make_dialogue(kind, size, np.random.default_rng(0)), args))
+                cases += [lambda k=kind, z=size: make_dialogue(k, z, np.random.default_rng(0)) for size in args.sizes]
+        for make in cases:
+            rows.append(run_case(make(), args))
+            print(f"  done: {rows[-1]['case'].label} (load average {os.getloadavg()[0]:.2f})", flush=True)
     load1 = os.getloadavg()
-    print("\nparity at step 0 (shared weights, same ε): loss glassnet vs torch, largest gradient difference "
+    print("\nparity at step 0 (shared weights, same ε): loss glassnet vs torch; largest gradient difference "
           "relative to the largest gradient entry of that parameter")
     for r in rows:
-        a, b, rel = r["loss"]
-        print(f"  {r['label']}: {a:.6f} vs {b:.6f} (rel {rel:.1e}), gradients {r['grad_rel']:.1e}")
+        for name, (a, b, rel, grad_rel) in r["parity"].items():
+            print(f"  {r['case'].label} vs {name}: {a:.6f} vs {b:.6f} (rel {rel:.1e}), gradients {grad_rel:.1e}")
     print()
-    print("| model | glassnet ms/step (best / median) | torch ms/step (best / median) | glassnet "
-          "units/s (best) | glassnet / torch (best / median) | goal 0.8x |")
-    print("|---|---|---|---|---|---|")
+    print("| model | torch twin | glassnet ms/step (best / median) | torch ms/step (best / median) | glassnet "
+          "(best) | glassnet / torch (best / median) | goal 0.8x |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        gb, gm, tb, tm = r["best"]["glassnet"], r["med"]["glassnet"], r["best"]["torch"], r["med"]["torch"]
-        ratio, ratio_m = tb / gb, tm / gm
-        print(f"| {r['label']} | {gb * 1e3:.1f} / {gm * 1e3:.1f} | {tb * 1e3:.1f} / {tm * 1e3:.1f} | "
-              f"{r['per_step'] / gb:.0f} {r['unit']}/s | {ratio:.2f}x / {ratio_m:.2f}x | "
-              f"{'pass' if ratio >= GOAL else 'FAIL'} |")
-    print(f"\nload average before {load0[0]:.2f}, after {load1[0]:.2f} (1 min); {os.cpu_count()} CPUs")
+        c, gb, gm = r["case"], r["best"]["glassnet"], r["med"]["glassnet"]
+        for name in c.twins:
+            tb, tm = r["best"][name], r["med"][name]
+            ratio = tb / gb
+            print(f"| {c.label} | {name} | {gb * 1e3:.1f} / {gm * 1e3:.1f} | {tb * 1e3:.1f} / {tm * 1e3:.1f} | "
+                  f"{c.per_step / gb:.0f} {c.unit}/s | {ratio:.2f}x / {tm / gm:.2f}x | "
+                  f"{'pass' if ratio >= GOAL else 'FAIL'} |")
+    print(f"\nload average (1 min) before {load0[0]:.2f}, after {load1[0]:.2f}; {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
