@@ -302,57 +302,88 @@ class LSTMFunction(_Recurrent):
 
 
 class GRUFunction(_Recurrent):
+    """The fused GRU. With ``lengths`` the sequences are processed longest first (a stable sort, undone on the
+    way out), so that at step ``t`` the ``k_t = #{n : lengths[n] > t}`` sequences still running are the first
+    ``k_t`` rows: each step's products and gate math run on those rows only (what ``pack_padded_sequence``
+    does in PyTorch), the others carry their state (forward) and their gradient (backward) unchanged."""
+
     def __init__(self, reset_after=True, lengths=None, grad_h_hook=None):
         super().__init__(lengths, grad_h_hook)
         self.reset_after = reset_after
+
+    def _sort_by_length(self, N: int, T: int) -> None:
+        """``self.order`` (longest first, or None if already so), ``self.inverse`` and ``self.active``,
+        the number of running sequences at each step; ``self.lengths`` is in the sorted order afterwards."""
+        self.order = self.inverse = None
+        if self.lengths is None:
+            self.active = [N] * T
+            return
+        lengths = np.asarray(self.lengths)
+        if (np.diff(lengths) > 0).any():
+            order = np.argsort(-lengths, kind="stable")
+            self.order, self.inverse = self.xp.asarray(order), self.xp.asarray(np.argsort(order))
+            lengths = self.lengths = lengths[order]
+        self.active = (lengths[None, :] > np.arange(T)[:, None]).sum(axis=1).tolist()  # k_t, non-increasing
 
     def forward(self, x, h0, W_x, W_h, b, cond=None):
         xp = self.xp
         N, T, _ = x.shape
         H = W_h.shape[0]
+        self._sort_by_length(N, T)
+        if self.order is not None:
+            x, h0 = x[self.order], h0[self.order]
+            cond = None if cond is None else cond[self.order]
         x_tm, A = self._project_input(x, W_x, b[0] if self.reset_after else b, cond)  # x_t W_x + b_x  (T, N, 3H)
         Hs = xp.empty((T + 1, N, H), dtype=x.dtype)  # h_0 … h_T
         Hs[0] = h0
         # reset_after: W_hn h_{t-1} + b_hn (before r multiplies it); else r ⊙ h_{t-1} (before W_hn)
-        S = xp.empty((T, N, H), dtype=x.dtype)
+        S = xp.empty((T, N, H), dtype=x.dtype) if self.lengths is None else xp.zeros((T, N, H), dtype=x.dtype)
         if self.reset_after:
-            hw = xp.empty((N, 3 * H), dtype=x.dtype)
+            HW = xp.empty((N, 3 * H), dtype=x.dtype)
         else:
             W_hrz, W_hn = xp.ascontiguousarray(W_h[:, : 2 * H]), xp.ascontiguousarray(W_h[:, 2 * H :])
-            hw = xp.empty((N, 2 * H), dtype=x.dtype)
-            hn = xp.empty((N, H), dtype=x.dtype)
-        for t in range(T):
-            h_prev, h, a = Hs[t], Hs[t + 1], A[t]
+            HW = xp.empty((N, 2 * H), dtype=x.dtype)
+            HN = xp.empty((N, H), dtype=x.dtype)
+        for t, k in enumerate(self.active):  # rows k: are past their length: s_t = s_{t-1}
+            if k < N:
+                Hs[t + 1, k:] = Hs[t, k:]
+            if k == 0:
+                continue
+            h_prev, h, a, s, hw = Hs[t, :k], Hs[t + 1, :k], A[t, :k], S[t, :k], HW[:k]
             rz, n = a[:, : 2 * H], a[:, 2 * H :]
             if self.reset_after:
                 xp.matmul(h_prev, W_h, out=hw)
-                hw += b[1]  # h_{t-1} W_h + b_h   (N, 3H)
+                hw += b[1]  # h_{t-1} W_h + b_h   (k, 3H)
                 rz += hw[:, : 2 * H]
                 _sigmoid_(rz)  # r_t, z_t = σ(x W_xr + b_xr + h W_hr + b_hr), σ(… z …)
-                S[t] = hw[:, 2 * H :]
-                n += rz[:, :H] * S[t]  # x W_xn + b_xn + r_t ⊙ (h_{t-1} W_hn + b_hn)
+                s[...] = hw[:, 2 * H :]
+                n += rz[:, :H] * s  # x W_xn + b_xn + r_t ⊙ (h_{t-1} W_hn + b_hn)
             else:
                 rz += xp.matmul(h_prev, W_hrz, out=hw)
                 _sigmoid_(rz)  # r_t, z_t = σ(x W_xr + h W_hr + b_r), σ(… z …)
-                xp.multiply(rz[:, :H], h_prev, out=S[t])  # r_t ⊙ h_{t-1}
-                n += xp.matmul(S[t], W_hn, out=hn)  # x W_xn + (r_t ⊙ h_{t-1}) W_hn + b_n
+                xp.multiply(rz[:, :H], h_prev, out=s)  # r_t ⊙ h_{t-1}
+                n += xp.matmul(s, W_hn, out=HN[:k])  # x W_xn + (r_t ⊙ h_{t-1}) W_hn + b_n
             xp.tanh(n, out=n)  # n_t
             z = rz[:, H:]
             xp.subtract(h_prev, n, out=h)
             h *= z
             h += n  # h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1} = n_t + z_t ⊙ (h_{t-1} - n_t)
-            self._keep_state_past_length(t, h, h_prev)
         self.save_for_backward(x_tm, A, Hs, S, W_x, W_h, cond)
-        return self._output(Hs), Hs[T].copy()
+        if self.order is None:
+            return self._output(Hs), Hs[T].copy()
+        return self._output(Hs)[self.inverse], Hs[T][self.inverse]
 
     # h = (1 - z) n + z h':  dL/dn = dL/dh (1 - z),  dL/dz = dL/dh (h' - n),  dL/dh' ∋ dL/dh z
     # reset_after:  a_n = x W_xn + b_xn + r (h' W_hn + b_hn): dL/dr = dL/da_n (h' W_hn + b_hn),
     #                                                         dL/d(h' W_hn + b_hn) = r dL/da_n
     # reset_before: a_n = x W_xn + (r h') W_hn + b_n:         dL/d(r h') = dL/da_n W_hnᵀ, dL/dr = dL/d(r h') h'
+    # past the length (rows k_t:): s_t = s_{t-1}, so dL/ds_{t-1} = dL/ds_t and the gates get no gradient
     def backward(self, grad_hs, grad_hT):
         xp = self.xp
         x_tm, A, Hs, S, W_x, W_h, cond = self.saved
         T, N, H = S.shape
+        if self.order is not None:
+            grad_hs, grad_hT = grad_hs[self.order], grad_hT[self.order]
         gh = self._grad_output_time_major(grad_hs)  # (T, N, H)
         dA = xp.empty_like(A)  # dL/d(pre-activations) on the x side: r|z|n   (T, N, 3H)
         # dL/d(h_{t-1} W_h): equal to dA for r, z; for n it is r ⊙ dL/da_n (reset_after) or dL/da_n
@@ -362,27 +393,33 @@ class GRUFunction(_Recurrent):
             W_hrz, W_hn = W_h[:, : 2 * H], W_h[:, 2 * H :]
         dh = grad_hT.copy()
         for t in reversed(range(T)):
+            k = self.active[t]
             dh = dh + gh[t]  # total dL/dh_t
             if dH is not None:
                 dH[t] = dh
-            h_prev, a, d = Hs[t], A[t], dA[t]
+            if k < N:
+                dA[t, k:] = 0
+                if self.reset_after:
+                    dAh[t, k:] = 0
+            if k == 0:
+                continue
+            h_prev, a, d, dah = Hs[t, :k], A[t, :k], dA[t, :k], dAh[t, :k]
             r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-            dh_in = self._masked(t, dh)
+            dh_in = dh[:k]
             d[:, 2 * H :] = dh_in * (1 - z) * (1 - n * n)  # dL/da_n
             d[:, H : 2 * H] = dh_in * (h_prev - n) * z * (1 - z)  # dL/da_z
             dh_prev = dh_in * z  # h_t depends on h_{t-1} directly through z ⊙ h_{t-1}
             if self.reset_after:
-                d[:, :H] = d[:, 2 * H :] * S[t] * r * (1 - r)  # dL/da_r
-                dAh[t, :, : 2 * H] = d[:, : 2 * H]
-                xp.multiply(d[:, 2 * H :], r, out=dAh[t, :, 2 * H :])
-                dh_prev += dAh[t] @ W_h.T
+                d[:, :H] = d[:, 2 * H :] * S[t, :k] * r * (1 - r)  # dL/da_r
+                dah[:, : 2 * H] = d[:, : 2 * H]
+                xp.multiply(d[:, 2 * H :], r, out=dah[:, 2 * H :])
+                dh_prev += dah @ W_h.T
             else:
-                d_rh = d[:, 2 * H :] @ W_hn.T  # dL/d(r_t ⊙ h_{t-1})   (N, H)
+                d_rh = d[:, 2 * H :] @ W_hn.T  # dL/d(r_t ⊙ h_{t-1})   (k, H)
                 d[:, :H] = d_rh * h_prev * r * (1 - r)  # dL/da_r
                 dh_prev += d_rh * r + d[:, : 2 * H] @ W_hrz.T
-            self._pass_through_past_length(t, dh_prev, dh)
-            dh = dh_prev
-        self._record(dH)
+            dh[:k] = dh_prev  # rows k: pass dL/dh_t through unchanged
+        self._record(dH if dH is None or self.order is None else dH[:, self.inverse])
         grad_x, grad_W_x, grad_cond = self._input_grads(x_tm, W_x, dA, cond, 5)
         H_prev = Hs[:-1].reshape(T * N, H)
         if self.reset_after:
@@ -398,6 +435,10 @@ class GRUFunction(_Recurrent):
                 axis=1,
             )
             grad_b = dA.sum(axis=(0, 1))
+        if self.order is not None:
+            grad_x = None if grad_x is None else grad_x[self.inverse]
+            dh = dh[self.inverse]
+            grad_cond = None if grad_cond is None else grad_cond[self.inverse]
         if cond is None:
             return grad_x, dh, grad_W_x, grad_W_h, grad_b
         return grad_x, dh, grad_W_x, grad_W_h, grad_b, grad_cond

@@ -1,5 +1,7 @@
 """F.gru's per-sequence input ``cond``: the same function as x concatenated with cond at every step
-(outputs and every gradient, both GRU variants, padded or not), finite differences, torch parity, bad input."""
+(outputs and every gradient, both GRU variants, padded or not), finite differences, torch parity, bad input.
+F.gru with unsorted lengths (it runs the sequences longest first): the same outputs, gradients and
+``grad_h_hook`` record as the batch given longest first."""
 
 import numpy as np
 import pytest
@@ -86,3 +88,31 @@ def test_cond_bad_input():
         F.gru(x, h0, W_x, W_h, b, cond=cond[:, :3])
     with pytest.raises(DTypeError, match="gru: cond has dtype float32 but x has float64"):
         F.gru(x, h0, W_x, W_h, b, cond=cond.astype(np.float32))
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_unsorted_lengths_give_what_the_sorted_batch_gives(reset_after):
+    lengths = np.array([2, 5, 0, 5, 1])  # ties and an empty sequence; longest first: rows 1, 3, 0, 4, 2
+    order = np.argsort(-lengths, kind="stable")
+    rng = np.random.default_rng(6)
+    n = len(lengths)
+    b_shape = (2, 3 * H) if reset_after else (3 * H,)
+    arrays = [rng.standard_normal((n, T, D)), rng.standard_normal((n, H)), rng.standard_normal((D + C, 3 * H)) * 0.5,
+              rng.standard_normal((H, 3 * H)) * 0.5, rng.standard_normal(b_shape) * 0.5, rng.standard_normal((n, C))]
+    g_hs, g_h = rng.standard_normal((n, T, H)), rng.standard_normal((n, H))
+    results = []
+    for perm in (np.arange(n), order):
+        per_row = {0, 1, 5}  # the inputs with one row per sequence
+        ts = [gn.Tensor((a[perm] if i in per_row else a).copy(), requires_grad=True) for i, a in enumerate(arrays)]
+        recorded = []
+        hs, h_T = F.gru(*ts[:5], cond=ts[5], reset_after=reset_after, lengths=lengths[perm],
+                        grad_h_hook=recorded.append)
+        gn.backward([hs, h_T], [g_hs[perm], g_h[perm]])
+        back = np.argsort(perm)  # to the original row order
+        results.append([hs.data[back], h_T.data[back], recorded[0][back]]
+                       + [t.grad[back] if i in per_row else t.grad for i, t in enumerate(ts)])
+    for k, (a, b) in enumerate(zip(*results)):
+        assert_allclose(a, b, atol=1e-12, rtol=1e-12, what=f"output/record/gradient {k}")
+    hs = results[0][0]
+    assert (hs[0, 2:] == 0).all() and (hs[2] == 0).all() and (hs[4, 1:] == 0).all()  # zero past each length
+    np.testing.assert_array_equal(results[0][1][2], arrays[1][2])  # an empty sequence's final state is h0
