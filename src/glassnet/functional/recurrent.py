@@ -27,7 +27,9 @@ T copies of ``cond`` in every product over the ``T·N`` rows.
 Padded batches: with ``lengths (N,)``, sequence ``n`` is valid for
 ``t < lengths[n]``. At later steps its state is carried unchanged, its output
 is 0, and those steps get no gradient; the final state is the state after the
-last valid step (what ``pack_padded_sequence`` gives in PyTorch).
+last valid step (what ``pack_padded_sequence`` gives in PyTorch). The fused GRU
+also skips those steps' work: it runs the batch longest first, so the sequences
+still running at step ``t`` are the first rows (see :class:`GRUFunction`).
 
 Reference: Elman (1990); Hochreiter & Schmidhuber (1997), Gers, Schmidhuber &
 Cummins (2000) (forget gate), Gers & Schmidhuber (2000) (peepholes); Cho et al.
