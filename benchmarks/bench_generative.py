@@ -18,10 +18,11 @@ The PyTorch twins are hand-built from ``nn.Linear``, ``nn.Embedding``, ``nn.GRU`
 and ``torch.nn.functional``; they start from glassnet's weights (dense ``W (in, out)`` = ``weight.T``,
 GRU ``W_x`` = ``weight_ih.T``, ``b[0], b[1]`` = ``bias_ih, bias_hh``) and see the same batches. HRED and
 VHRED have two twins: ``torch`` runs the utterance and context GRUs over the whole padded batch and reads each
-state at ``length - 1`` (glassnet carries the state past the length: the same arithmetic), ``torch packed``
-feeds them ``pack_padded_sequence`` batches, which skip the padded steps (what a PyTorch user would write).
-Both twins feed the decoder ``[e(y_{t-1}); c]`` as a concatenated ``(N, T, E + C)`` input; glassnet passes
-``c`` as ``F.gru``'s per-sequence ``cond`` (the same function, ``c W_xc`` computed once per response).
+state at ``length - 1``; ``torch packed`` feeds them ``pack_padded_sequence`` batches, which skip the padded
+steps (what a PyTorch user would write). glassnet's fused GRU skips them too (it runs the batch longest first,
+each step on the sequences still running), so ``torch packed`` is the like-for-like twin. Both twins feed the
+decoder ``[e(y_{t-1}); c]`` as a concatenated ``(N, T, E + C)`` input; glassnet passes ``c`` as ``F.gru``'s
+per-sequence ``cond`` (the same function, with ``c W_xc`` computed once per response).
 Before timing, a parity check evaluates both losses and gradients on the shared weights at step 0 with the
 same ``ε``: the losses must agree to 1e-5 relative (float32), or the script stops.
 
@@ -131,8 +132,8 @@ class TorchHRED(torch.nn.Module):
     """``zoo.HRED`` / ``zoo.VHRED`` in PyTorch, batched as glassnet's (same index bookkeeping per step).
 
     ``packed=False``: the utterance and context GRUs run over the whole padded batch and the state is read
-    at ``length - 1`` (glassnet's arithmetic); ``packed=True``: they read ``pack_padded_sequence`` batches,
-    which skip the padded steps (what a PyTorch user would write; less arithmetic than glassnet does).
+    at ``length - 1``; ``packed=True``: they read ``pack_padded_sequence`` batches, which skip the padded
+    steps (as glassnet's fused GRU does).
     """
 
     def __init__(self, ours: HRED, packed: bool = False):
