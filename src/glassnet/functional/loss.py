@@ -21,7 +21,7 @@ import numpy as np
 from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.checks import check_int
 from glassnet.errors import ConfigError, DTypeError, ShapeError
-from glassnet.functional.activation import require_float, sigmoid_array
+from glassnet.functional.activation import require_float
 
 __all__ = ["mean_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "gaussian_kl_divergence",
            "huber_loss"]
@@ -119,18 +119,20 @@ class BinaryCrossEntropyWithLogits(Function):
 
     def forward(self, x, t):
         xp = self.xp
-        self.save_for_backward(x, t)
         # -[t log σ(x) + (1 - t) log(1 - σ(x))] rewritten as max(x, 0) - x t + log(1 + e^-|x|):
         # the exponent is never positive (no overflow) and log1p keeps precision
         # when e^-|x| is tiny, where log(σ(x)) of a rounded σ would give log 0 = -inf.
-        l = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+        z = xp.exp(-xp.abs(x))  # e^-|x|, kept: backward's σ(x) is built from it
+        self.save_for_backward(x, t, z)
+        l = xp.maximum(x, 0) - x * t + xp.log1p(z)
         return _reduce(xp, l, self.reduction, l.size)
 
-    # dl/dx = σ(x) - t, dl/dt = -x
+    # dl/dx = σ(x) - t, dl/dt = -x;  σ(x) = 1 / (1 + z) for x >= 0, z / (1 + z) for x < 0 (as sigmoid_array)
     def backward(self, grad_y):
-        x, t = self.saved
-        g = _spread(self.xp, grad_y, x.shape, self.reduction, x.size)
-        grad_x = g * (sigmoid_array(x) - t)
+        x, t, z = self.saved
+        xp = self.xp
+        g = _spread(xp, grad_y, x.shape, self.reduction, x.size)
+        grad_x = g * (xp.where(x >= 0, 1, z) / (1 + z) - t)
         grad_t = -g * x if self.needs_input_grad[1] else None
         return grad_x, grad_t
 
