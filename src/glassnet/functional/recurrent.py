@@ -320,7 +320,8 @@ class GRUFunction(_Recurrent):
         if self.lengths is None:
             self.active = [N] * T
             return
-        lengths = np.asarray(self.lengths)
+        lengths = self.lengths  # the step counts drive the Python loop: a host copy if they sit on a device
+        lengths = lengths if type(lengths) is np.ndarray else self.xp.asnumpy(lengths)
         if (np.diff(lengths) > 0).any():
             order = np.argsort(-lengths, kind="stable")
             self.order, self.inverse = self.xp.asarray(order), self.xp.asarray(np.argsort(order))
