@@ -231,7 +231,7 @@ class HRED(nn.Module):
         ``(logits (N, T, V), state (1, N, H_d))``.
         """
         tokens = np.asarray(tokens)
-        N = tokens.shape[0]
+        N, T = tokens.shape
         if state is None:
             state = F.reshape(F.tanh(self.decoder_init(cond)), (1, N, -1))  # (1, N, H_d)
         # the decoder GRU over [e(y_{t-1}); cond] at every step (its W_x is (E + C, 3H_d)); F.gru's cond
