@@ -22,7 +22,7 @@ from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.backend import get_array_module
 from glassnet.checks import check_int
 from glassnet.errors import ConfigError, DTypeError, ShapeError
-from glassnet.functional.activation import log_softmax_array, require_float, sigmoid_array
+from glassnet.functional.activation import require_float
 
 __all__ = ["mean_squared_error", "softmax_cross_entropy", "binary_cross_entropy_with_logits", "gaussian_kl_divergence",
            "huber_loss"]
@@ -83,13 +83,21 @@ class SoftmaxCrossEntropy(Function):
         xp = self.xp
         valid = labels != self.ignore_index  # (*S,)
         safe = xp.where(valid, labels, 0)  # any in-range class for ignored positions
-        log_p = log_softmax_array(logits)  # (*S, K)
-        # l = -log p[label]; only the label's log-probability is read, so a -inf
-        # logit on another class (masked vocabulary) leaves the loss finite
-        nll = -xp.take_along_axis(log_p, safe[..., None], axis=-1)[..., 0]  # (*S,)
+        if logits.shape[-1] == 0:  # no classes (every label ignored): nothing to normalise
+            p, nll = logits.copy(), xp.zeros(labels.shape, dtype=logits.dtype)
+        else:
+            # log softmax(x)[k] = s_k - log Σ_j e^{s_j} with s = x - max x (every exponent <= 0, the sum >= 1).
+            # One pass each: s, e^s in place, its row sum, p = e^s / Σ in place; only the label's s is read,
+            # so a -inf logit on another class (masked vocabulary) leaves the loss finite
+            p = logits - logits.max(axis=-1, keepdims=True)  # s   (*S, K)
+            s_label = xp.take_along_axis(p, safe[..., None], axis=-1)[..., 0]  # (*S,)
+            xp.exp(p, out=p)
+            total = p.sum(axis=-1, keepdims=True)  # (*S, 1)
+            nll = xp.log(total[..., 0]) - s_label  # l = -log p[label]
+            p /= total  # softmax(x)
         nll = xp.where(valid, nll, 0)
         self.count = int(valid.sum())
-        self.save_for_backward(xp.exp(log_p), safe, valid)
+        self.save_for_backward(p, safe, valid)
         return _reduce(xp, nll, self.reduction, self.count)
 
     # l = -log softmax(x)[label]: dl/dx = softmax(x) - onehot(label); 0 for ignored positions.
@@ -98,8 +106,12 @@ class SoftmaxCrossEntropy(Function):
         xp = self.xp
         p, safe, valid = self.saved
         coef = _spread(xp, grad_y, valid.shape, self.reduction, self.count) * valid  # (*S,)
-        onehot = xp.arange(p.shape[-1]) == safe[..., None]  # (*S, K)
-        return (p - onehot) * coef[..., None], None
+        grad = p * coef[..., None]  # softmax(x) · dL/dl   (*S, K)
+        if grad.size:  # the label's entry: (p - 1) · dL/dl, written into one element per row
+            rows, k = xp.arange(safe.size), safe.reshape(-1)
+            grad2, p2 = grad.reshape(-1, grad.shape[-1]), p.reshape(-1, p.shape[-1])
+            grad2[rows, k] = (p2[rows, k] - 1) * coef.reshape(-1)
+        return grad, None
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -108,18 +120,20 @@ class BinaryCrossEntropyWithLogits(Function):
 
     def forward(self, x, t):
         xp = self.xp
-        self.save_for_backward(x, t)
         # -[t log σ(x) + (1 - t) log(1 - σ(x))] rewritten as max(x, 0) - x t + log(1 + e^-|x|):
         # the exponent is never positive (no overflow) and log1p keeps precision
         # when e^-|x| is tiny, where log(σ(x)) of a rounded σ would give log 0 = -inf.
-        l = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+        z = xp.exp(-xp.abs(x))  # e^-|x|, kept: backward's σ(x) is built from it
+        self.save_for_backward(x, t, z)
+        l = xp.maximum(x, 0) - x * t + xp.log1p(z)
         return _reduce(xp, l, self.reduction, l.size)
 
-    # dl/dx = σ(x) - t, dl/dt = -x
+    # dl/dx = σ(x) - t, dl/dt = -x;  σ(x) = 1 / (1 + z) for x >= 0, z / (1 + z) for x < 0 (as sigmoid_array)
     def backward(self, grad_y):
-        x, t = self.saved
-        g = _spread(self.xp, grad_y, x.shape, self.reduction, x.size)
-        grad_x = g * (sigmoid_array(x) - t)
+        x, t, z = self.saved
+        xp = self.xp
+        g = _spread(xp, grad_y, x.shape, self.reduction, x.size)
+        grad_x = g * (xp.where(x >= 0, 1, z) / (1 + z) - t)
         grad_t = -g * x if self.needs_input_grad[1] else None
         return grad_x, grad_t
 

@@ -19,11 +19,17 @@ each step's block is contiguous, and every product that does not depend on the
 recurrence is one GEMM over all ``T·N`` rows: ``x W_x`` before the loop,
 ``dW_x = xᵀ dA``, ``dW_h = h_{t-1}ᵀ dA`` and ``dx = dA W_xᵀ`` after it. Only
 ``h_{t-1} W_h`` (forward) and ``dA_t W_hᵀ`` (backward) run per step.
+:func:`gru` also takes a per-sequence input ``cond (N, D_c)`` appended to every
+step's input (a decoder's context vector): its share ``cond W_xc`` of the gates
+is one GEMM over the N rows, and its gradients use ``Σ_t dA_t``, instead of
+T copies of ``cond`` in every product over the ``T·N`` rows.
 
 Padded batches: with ``lengths (N,)``, sequence ``n`` is valid for
 ``t < lengths[n]``. At later steps its state is carried unchanged, its output
 is 0, and those steps get no gradient; the final state is the state after the
-last valid step (what ``pack_padded_sequence`` gives in PyTorch).
+last valid step (what ``pack_padded_sequence`` gives in PyTorch). The fused GRU
+also skips those steps' work: it runs the batch longest first, so the sequences
+still running at step ``t`` are the first rows (see :class:`GRUFunction`).
 
 Reference: Elman (1990); Hochreiter & Schmidhuber (1997), Gers, Schmidhuber &
 Cummins (2000) (forget gate), Gers & Schmidhuber (2000) (peepholes); Cho et al.
@@ -85,13 +91,17 @@ class _Recurrent(Function):
             return super().apply(*inputs)
 
     # ------------------------------------------------------------ forward parts
-    def _project_input(self, x, W_x, b_x):
-        """``A[t] = x_t W_x + b_x`` for every step in one GEMM; ``A`` becomes the gates in place."""
+    def _project_input(self, x, W_x, b_x, cond=None):
+        """``A[t] = x_t W_x + b_x`` for every step in one GEMM; ``A`` becomes the gates in place.
+
+        With ``cond (N, D_c)`` the step input is ``[x_t; cond]`` and ``W_x`` is ``(D + D_c, G·H)``:
+        ``A[t] = x_t W_x[:D] + (cond W_x[D:] + b_x)``, the bracket computed once for all steps.
+        """
         xp = self.xp
         N, T, D = x.shape
         x_tm = xp.ascontiguousarray(x.transpose(1, 0, 2))  # (T, N, D)
-        A = xp.matmul(x_tm.reshape(T * N, D), W_x).reshape(T, N, W_x.shape[1])  # (T, N, G·H)
-        A += b_x
+        A = xp.matmul(x_tm.reshape(T * N, D), W_x[:D]).reshape(T, N, W_x.shape[1])  # (T, N, G·H)
+        A += b_x if cond is None else cond @ W_x[D:] + b_x  # (N, G·H) broadcast over the T steps
         if self.lengths is None:
             self.valid = self.invalid = None
         else:
@@ -130,15 +140,24 @@ class _Recurrent(Function):
         if self.grad_h_hook is not None:
             self.grad_h_hook(self.xp.ascontiguousarray(dH.transpose(1, 0, 2)))
 
-    def _input_grads(self, x_tm, W_x, dA):
-        """``dx = dA W_xᵀ`` and ``dW_x = xᵀ dA``, each one GEMM over all ``T·N`` rows."""
+    def _input_grads(self, x_tm, W_x, dA, cond=None, cond_index=None):
+        """``dx = dA W_xᵀ`` and ``dW_x = xᵀ dA``, each one GEMM over all ``T·N`` rows.
+
+        With ``cond`` (input number ``cond_index``), which every step reads: ``S = Σ_t dA_t (N, G·H)``,
+        ``dW_x[D:] = condᵀ S`` and ``dcond = S W_x[D:]ᵀ``. Returns ``(grad_x, grad_W_x, grad_cond)``.
+        """
         T, N, D = x_tm.shape
         dA2 = dA.reshape(T * N, dA.shape[2])  # (T·N, G·H)
-        grad_x = None
+        grad_x = grad_cond = None
         if self.needs_input_grad[0]:
-            grad_x = self.xp.ascontiguousarray((dA2 @ W_x.T).reshape(T, N, D).transpose(1, 0, 2))  # (N, T, D)
+            grad_x = self.xp.ascontiguousarray((dA2 @ W_x[:D].T).reshape(T, N, D).transpose(1, 0, 2))  # (N, T, D)
         grad_W_x = x_tm.reshape(T * N, D).T @ dA2  # (D, G·H)
-        return grad_x, grad_W_x
+        if cond is not None:
+            S = dA.sum(axis=0)  # (N, G·H): the gradient reaching the constant input, summed over the steps
+            grad_W_x = self.xp.concatenate([grad_W_x, cond.T @ S])  # (D + D_c, G·H)
+            if self.needs_input_grad[cond_index]:
+                grad_cond = S @ W_x[D:].T  # (N, D_c)
+        return grad_x, grad_W_x, grad_cond
 
 
 class RNNFunction(_Recurrent):
@@ -187,7 +206,7 @@ class RNNFunction(_Recurrent):
             self._pass_through_past_length(t, dh_prev, dh)
             dh = dh_prev
         self._record(dH)
-        grad_x, grad_W_x = self._input_grads(x_tm, W_x, dA)
+        grad_x, grad_W_x, _ = self._input_grads(x_tm, W_x, dA)
         grad_W_h = Hs[:-1].reshape(T * N, H).T @ dA.reshape(T * N, H)  # Σ_t h_{t-1}ᵀ dA_t   (H, H)
         grad_b = dA.sum(axis=(0, 1))
         return grad_x, dh, grad_W_x, grad_W_h, grad_b
@@ -267,7 +286,7 @@ class LSTMFunction(_Recurrent):
             self._pass_through_past_length(t, dc_prev, dc)
             dh, dc = dh_prev, dc_prev
         self._record(dH)
-        grad_x, grad_W_x = self._input_grads(x_tm, W_x, dA)
+        grad_x, grad_W_x, _ = self._input_grads(x_tm, W_x, dA)
         dA2 = dA.reshape(T * N, 4 * H)
         grad_W_h = Hs[:-1].reshape(T * N, H).T @ dA2  # Σ_t h_{t-1}ᵀ dA_t   (H, 4H)
         grad_b = dA2.sum(axis=0)
@@ -285,57 +304,89 @@ class LSTMFunction(_Recurrent):
 
 
 class GRUFunction(_Recurrent):
+    """The fused GRU. With ``lengths`` the sequences are processed longest first (a stable sort, undone on the
+    way out), so that at step ``t`` the ``k_t = #{n : lengths[n] > t}`` sequences still running are the first
+    ``k_t`` rows: each step's products and gate math run on those rows only (what ``pack_padded_sequence``
+    does in PyTorch), the others carry their state (forward) and their gradient (backward) unchanged."""
+
     def __init__(self, reset_after=True, lengths=None, grad_h_hook=None):
         super().__init__(lengths, grad_h_hook)
         self.reset_after = reset_after
 
-    def forward(self, x, h0, W_x, W_h, b):
+    def _sort_by_length(self, N: int, T: int) -> None:
+        """``self.order`` (longest first, or None if already so), ``self.inverse`` and ``self.active``,
+        the number of running sequences at each step; ``self.lengths`` is in the sorted order afterwards."""
+        self.order = self.inverse = None
+        if self.lengths is None:
+            self.active = [N] * T
+            return
+        lengths = self.lengths  # the step counts drive the Python loop: a host copy if they sit on a device
+        lengths = lengths if type(lengths) is np.ndarray else self.xp.asnumpy(lengths)
+        if (np.diff(lengths) > 0).any():
+            order = np.argsort(-lengths, kind="stable")
+            self.order, self.inverse = self.xp.asarray(order), self.xp.asarray(np.argsort(order))
+            lengths = self.lengths = lengths[order]
+        self.active = (lengths[None, :] > np.arange(T)[:, None]).sum(axis=1).tolist()  # k_t, non-increasing
+
+    def forward(self, x, h0, W_x, W_h, b, cond=None):
         xp = self.xp
         N, T, _ = x.shape
         H = W_h.shape[0]
-        x_tm, A = self._project_input(x, W_x, b[0] if self.reset_after else b)  # x_t W_x + b_x  (T, N, 3H)
+        self._sort_by_length(N, T)
+        if self.order is not None:
+            x, h0 = x[self.order], h0[self.order]
+            cond = None if cond is None else cond[self.order]
+        x_tm, A = self._project_input(x, W_x, b[0] if self.reset_after else b, cond)  # x_t W_x + b_x  (T, N, 3H)
         Hs = xp.empty((T + 1, N, H), dtype=x.dtype)  # h_0 … h_T
         Hs[0] = h0
         # reset_after: W_hn h_{t-1} + b_hn (before r multiplies it); else r ⊙ h_{t-1} (before W_hn)
-        S = xp.empty((T, N, H), dtype=x.dtype)
+        S = xp.empty((T, N, H), dtype=x.dtype) if self.lengths is None else xp.zeros((T, N, H), dtype=x.dtype)
         if self.reset_after:
-            hw = xp.empty((N, 3 * H), dtype=x.dtype)
+            HW = xp.empty((N, 3 * H), dtype=x.dtype)
         else:
             W_hrz, W_hn = xp.ascontiguousarray(W_h[:, : 2 * H]), xp.ascontiguousarray(W_h[:, 2 * H :])
-            hw = xp.empty((N, 2 * H), dtype=x.dtype)
-            hn = xp.empty((N, H), dtype=x.dtype)
-        for t in range(T):
-            h_prev, h, a = Hs[t], Hs[t + 1], A[t]
+            HW = xp.empty((N, 2 * H), dtype=x.dtype)
+            HN = xp.empty((N, H), dtype=x.dtype)
+        for t, k in enumerate(self.active):  # rows k: are past their length: s_t = s_{t-1}
+            if k < N:
+                Hs[t + 1, k:] = Hs[t, k:]
+            if k == 0:
+                continue
+            h_prev, h, a, s, hw = Hs[t, :k], Hs[t + 1, :k], A[t, :k], S[t, :k], HW[:k]
             rz, n = a[:, : 2 * H], a[:, 2 * H :]
             if self.reset_after:
                 xp.matmul(h_prev, W_h, out=hw)
-                hw += b[1]  # h_{t-1} W_h + b_h   (N, 3H)
+                hw += b[1]  # h_{t-1} W_h + b_h   (k, 3H)
                 rz += hw[:, : 2 * H]
                 _sigmoid_(rz)  # r_t, z_t = σ(x W_xr + b_xr + h W_hr + b_hr), σ(… z …)
-                S[t] = hw[:, 2 * H :]
-                n += rz[:, :H] * S[t]  # x W_xn + b_xn + r_t ⊙ (h_{t-1} W_hn + b_hn)
+                s[...] = hw[:, 2 * H :]
+                n += rz[:, :H] * s  # x W_xn + b_xn + r_t ⊙ (h_{t-1} W_hn + b_hn)
             else:
                 rz += xp.matmul(h_prev, W_hrz, out=hw)
                 _sigmoid_(rz)  # r_t, z_t = σ(x W_xr + h W_hr + b_r), σ(… z …)
-                xp.multiply(rz[:, :H], h_prev, out=S[t])  # r_t ⊙ h_{t-1}
-                n += xp.matmul(S[t], W_hn, out=hn)  # x W_xn + (r_t ⊙ h_{t-1}) W_hn + b_n
+                xp.multiply(rz[:, :H], h_prev, out=s)  # r_t ⊙ h_{t-1}
+                n += xp.matmul(s, W_hn, out=HN[:k])  # x W_xn + (r_t ⊙ h_{t-1}) W_hn + b_n
             xp.tanh(n, out=n)  # n_t
             z = rz[:, H:]
             xp.subtract(h_prev, n, out=h)
             h *= z
             h += n  # h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1} = n_t + z_t ⊙ (h_{t-1} - n_t)
-            self._keep_state_past_length(t, h, h_prev)
-        self.save_for_backward(x_tm, A, Hs, S, W_x, W_h)
-        return self._output(Hs), Hs[T].copy()
+        self.save_for_backward(x_tm, A, Hs, S, W_x, W_h, cond)
+        if self.order is None:
+            return self._output(Hs), Hs[T].copy()
+        return self._output(Hs)[self.inverse], Hs[T][self.inverse]
 
     # h = (1 - z) n + z h':  dL/dn = dL/dh (1 - z),  dL/dz = dL/dh (h' - n),  dL/dh' ∋ dL/dh z
     # reset_after:  a_n = x W_xn + b_xn + r (h' W_hn + b_hn): dL/dr = dL/da_n (h' W_hn + b_hn),
     #                                                         dL/d(h' W_hn + b_hn) = r dL/da_n
     # reset_before: a_n = x W_xn + (r h') W_hn + b_n:         dL/d(r h') = dL/da_n W_hnᵀ, dL/dr = dL/d(r h') h'
+    # past the length (rows k_t:): s_t = s_{t-1}, so dL/ds_{t-1} = dL/ds_t and the gates get no gradient
     def backward(self, grad_hs, grad_hT):
         xp = self.xp
-        x_tm, A, Hs, S, W_x, W_h = self.saved
+        x_tm, A, Hs, S, W_x, W_h, cond = self.saved
         T, N, H = S.shape
+        if self.order is not None:
+            grad_hs, grad_hT = grad_hs[self.order], grad_hT[self.order]
         gh = self._grad_output_time_major(grad_hs)  # (T, N, H)
         dA = xp.empty_like(A)  # dL/d(pre-activations) on the x side: r|z|n   (T, N, 3H)
         # dL/d(h_{t-1} W_h): equal to dA for r, z; for n it is r ⊙ dL/da_n (reset_after) or dL/da_n
@@ -345,28 +396,34 @@ class GRUFunction(_Recurrent):
             W_hrz, W_hn = W_h[:, : 2 * H], W_h[:, 2 * H :]
         dh = grad_hT.copy()
         for t in reversed(range(T)):
+            k = self.active[t]
             dh = dh + gh[t]  # total dL/dh_t
             if dH is not None:
                 dH[t] = dh
-            h_prev, a, d = Hs[t], A[t], dA[t]
+            if k < N:
+                dA[t, k:] = 0
+                if self.reset_after:
+                    dAh[t, k:] = 0
+            if k == 0:
+                continue
+            h_prev, a, d, dah = Hs[t, :k], A[t, :k], dA[t, :k], dAh[t, :k]
             r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-            dh_in = self._masked(t, dh)
+            dh_in = dh[:k]
             d[:, 2 * H :] = dh_in * (1 - z) * (1 - n * n)  # dL/da_n
             d[:, H : 2 * H] = dh_in * (h_prev - n) * z * (1 - z)  # dL/da_z
             dh_prev = dh_in * z  # h_t depends on h_{t-1} directly through z ⊙ h_{t-1}
             if self.reset_after:
-                d[:, :H] = d[:, 2 * H :] * S[t] * r * (1 - r)  # dL/da_r
-                dAh[t, :, : 2 * H] = d[:, : 2 * H]
-                xp.multiply(d[:, 2 * H :], r, out=dAh[t, :, 2 * H :])
-                dh_prev += dAh[t] @ W_h.T
+                d[:, :H] = d[:, 2 * H :] * S[t, :k] * r * (1 - r)  # dL/da_r
+                dah[:, : 2 * H] = d[:, : 2 * H]
+                xp.multiply(d[:, 2 * H :], r, out=dah[:, 2 * H :])
+                dh_prev += dah @ W_h.T
             else:
-                d_rh = d[:, 2 * H :] @ W_hn.T  # dL/d(r_t ⊙ h_{t-1})   (N, H)
+                d_rh = d[:, 2 * H :] @ W_hn.T  # dL/d(r_t ⊙ h_{t-1})   (k, H)
                 d[:, :H] = d_rh * h_prev * r * (1 - r)  # dL/da_r
                 dh_prev += d_rh * r + d[:, : 2 * H] @ W_hrz.T
-            self._pass_through_past_length(t, dh_prev, dh)
-            dh = dh_prev
-        self._record(dH)
-        grad_x, grad_W_x = self._input_grads(x_tm, W_x, dA)
+            dh[:k] = dh_prev  # rows k: pass dL/dh_t through unchanged
+        self._record(dH if dH is None or self.order is None else dH[:, self.inverse])
+        grad_x, grad_W_x, grad_cond = self._input_grads(x_tm, W_x, dA, cond, 5)
         H_prev = Hs[:-1].reshape(T * N, H)
         if self.reset_after:
             dAh2 = dAh.reshape(T * N, 3 * H)
@@ -381,14 +438,22 @@ class GRUFunction(_Recurrent):
                 axis=1,
             )
             grad_b = dA.sum(axis=(0, 1))
-        return grad_x, dh, grad_W_x, grad_W_h, grad_b
+        if self.order is not None:
+            grad_x = None if grad_x is None else grad_x[self.inverse]
+            dh = dh[self.inverse]
+            grad_cond = None if grad_cond is None else grad_cond[self.inverse]
+        if cond is None:
+            return grad_x, dh, grad_W_x, grad_W_h, grad_b
+        return grad_x, dh, grad_W_x, grad_W_h, grad_b, grad_cond
 
 
 # ------------------------------------------------------------------ input checks
-def _check(name: str, x, states: dict, W_x, W_h, b, G: int, lengths, two_biases=False, peephole=None):
+def _check(name: str, x, states: dict, W_x, W_h, b, G: int, lengths, two_biases=False, peephole=None,
+           cond_size: int = 0):
     """Validate and convert the inputs of a recurrent function; returns tensors and lengths.
 
-    ``states`` maps a state's name (``h0``, ``c0``) to a value or None (zeros).
+    ``states`` maps a state's name (``h0``, ``c0``) to a value or None (zeros). ``cond_size``: the last
+    rows of ``W_x`` that read a per-sequence input rather than ``x``.
     """
     x, W_x, W_h, b = (as_tensor(v) for v in (x, W_x, W_h, b))
     named = {"x": x, "W_x": W_x, "W_h": W_h, "b": b}
@@ -407,9 +472,10 @@ def _check(name: str, x, states: dict, W_x, W_h, b, G: int, lengths, two_biases=
     H = W_h.shape[0]
     if W_x.ndim != 2 or W_x.shape[1] != G * H:
         raise ShapeError(f"{name}: W_x must be (D, {G}·H) with {G}·H == {G * H}, got {W_x.shape}")
-    D = W_x.shape[0]
+    D = W_x.shape[0] - cond_size
     if x.ndim != 3 or x.shape[2] != D:
-        raise ShapeError(f"{name}: x must be (N, T, D) with D == {D}, got {x.shape}")
+        rows = f" (W_x has {W_x.shape[0]} rows, cond {cond_size} columns)" if cond_size else ""
+        raise ShapeError(f"{name}: x must be (N, T, D) with D == {D}{rows}, got {x.shape}")
     N, T = x.shape[0], x.shape[1]
     b_shape = (2, G * H) if two_biases else (G * H,)
     if b.shape != b_shape:
@@ -542,7 +608,7 @@ def lstm(x, h0, c0, W_x, W_h, b, peephole=None, lengths=None, grad_h_hook=None) 
     return LSTMFunction(lengths, grad_h_hook).apply(*inputs)
 
 
-def gru(x, h0, W_x, W_h, b, reset_after=True, lengths=None, grad_h_hook=None) -> tuple[Tensor, Tensor]:
+def gru(x, h0, W_x, W_h, b, reset_after=True, lengths=None, grad_h_hook=None, cond=None) -> tuple[Tensor, Tensor]:
     """Gated recurrent unit over a whole sequence, with hand-written BPTT.
 
     .. math::
@@ -574,17 +640,25 @@ def gru(x, h0, W_x, W_h, b, reset_after=True, lengths=None, grad_h_hook=None) ->
     = ``(b_x, b_h)`` for ``reset_after=True`` (PyTorch's ``b_ih``, ``b_hh``) and
     ``(3H,)`` for ``reset_after=False``; ``lengths (N,)`` ints in ``[0, T]`` or
     None. Returns ``hs (N, T, H)`` (0 at ``t >= lengths[n]``) and ``h_T (N, H)``.
-    dtype: float32 or float64, the same for all inputs.
+    With ``cond (N, D_c)``: ``W_x (D + D_c, 3H)``. dtype: float32 or float64,
+    the same for all inputs.
 
     Args:
         reset_after: where the reset gate acts (see above).
         lengths: valid length of each sequence of a padded batch; later steps
             keep the state unchanged, output 0 and get no gradient.
         grad_h_hook: called in backward with the total ``dL/dh_t``, ``(N, T, H)``.
+        cond: a per-sequence input read at every step, or None: the step input
+            is ``[x_t; cond]`` (the same function as ``x`` concatenated with
+            ``cond`` repeated T times, e.g. a decoder fed its context vector),
+            but ``cond W_x[D:]`` is one GEMM over N rows and its gradients use
+            ``Σ_t dA_t``, instead of T copies of ``cond`` in every ``T·N``-row
+            product. Equal to the concatenated input up to float rounding.
 
     Raises:
         ShapeError: on a wrong shape of any input (including ``b`` for the
-            chosen variant) or out-of-range lengths.
+            chosen variant and ``cond`` not ``(N, D_c)`` with ``D + D_c`` rows
+            of ``W_x``) or out-of-range lengths.
         DTypeError: on non-float inputs, float32 mixed with float64, or non-integer lengths.
         ConfigError: if ``reset_after`` is not a bool.
 
@@ -594,8 +668,18 @@ def gru(x, h0, W_x, W_h, b, reset_after=True, lengths=None, grad_h_hook=None) ->
     """
     _check_choice("gru", "reset_after", reset_after, (True, False))
     reset_after = bool(reset_after)
-    x, st, W_x, W_h, b, _, lengths = _check("gru", x, {"h0": h0}, W_x, W_h, b, 3, lengths, two_biases=reset_after)
-    return GRUFunction(reset_after, lengths, grad_h_hook).apply(x, st["h0"], W_x, W_h, b)
+    cond = None if cond is None else as_tensor(cond)
+    if cond is not None and cond.ndim != 2:
+        raise ShapeError(f"gru: cond must be (N, D_c), got shape {cond.shape}")
+    x, st, W_x, W_h, b, _, lengths = _check("gru", x, {"h0": h0}, W_x, W_h, b, 3, lengths, two_biases=reset_after,
+                                            cond_size=0 if cond is None else cond.shape[1])
+    if cond is None:
+        return GRUFunction(reset_after, lengths, grad_h_hook).apply(x, st["h0"], W_x, W_h, b)
+    if cond.shape[0] != x.shape[0]:
+        raise ShapeError(f"gru: cond must be (N, D_c) with N == {x.shape[0]} (x's), got {cond.shape}")
+    if cond.dtype != x.dtype:
+        raise DTypeError(f"gru: cond has dtype {cond.dtype} but x has {x.dtype}; cast one of them with .astype")
+    return GRUFunction(reset_after, lengths, grad_h_hook).apply(x, st["h0"], W_x, W_h, b, cond)
 
 
 # -------------------------------------------------- composed from primitive ops

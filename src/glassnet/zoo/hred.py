@@ -236,10 +236,12 @@ class HRED(nn.Module):
         N, T = tokens.shape
         if state is None:
             state = F.reshape(F.tanh(self.decoder_init(cond)), (1, N, -1))  # (1, N, H_d)
-        C = cond.shape[1]
-        cond_t = F.broadcast_to(F.reshape(cond, (N, 1, C)), (N, T, C))  # (N, T, C), the same at every step
-        hs, state = self.decoder(F.concat([self.embed(tokens), cond_t], axis=2), state)  # (N, T, H_d)
-        return self.out(hs), state  # (N, T, V)
+        # the decoder GRU over [e(y_{t-1}); cond] at every step (its W_x is (E + C, 3H_d)); F.gru's cond
+        # computes cond's share of the gates once per response instead of at each of the T steps
+        dec = self.decoder
+        hs, h_T = F.gru(self.embed(tokens), F.getitem(state, 0), dec.W_x_l0, dec.W_h_l0, dec.b_l0,
+                        reset_after=dec.reset_after, cond=cond)  # hs (N, T, H_d)
+        return self.out(hs), F.reshape(h_T, (1, N, -1))  # (N, T, V), (1, N, H_d)
 
     def decoder_inputs(self, response, rng=None) -> np.ndarray:
         """``response[:, :-1]`` with word dropout in training mode: each token other than ``<bos>`` and
