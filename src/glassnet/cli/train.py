@@ -12,7 +12,10 @@ and ends with the same numbers as an uninterrupted run.
 ``mpiexec -n R glassnet train ... --distributed`` trains data-parallel on R
 ranks (:mod:`glassnet.distributed`): ``--batch-size`` is each rank's batch (the
 global batch is R times it), rank 0 alone prints and writes the files, and
-``--resume`` needs the same R.
+``--resume`` needs the same R. The logged training loss and accuracy are the
+means over every rank's samples; each rank draws its own dropout masks (so with
+``--dropout`` the run differs from one process with the global batch through
+the masks only).
 """
 
 from __future__ import annotations
@@ -165,7 +168,7 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
         callbacks.append(EarlyStopping("val_loss", patience=config["patience"]))
     scheduler = optim.CosineAnnealingLR(optimizer, T_max=config["epochs"]) if config["schedule"] == "cosine" else None
     trainer = Trainer(model, optimizer, loss="softmax_cross_entropy", metrics=["accuracy"], callbacks=callbacks,
-                      scheduler=scheduler, grad_hook=ddp)
+                      scheduler=scheduler, grad_hook=ddp, epoch_hook=ddp.reduce_epoch if ddp is not None else None)
     train_set = ArrayDataset(data["x_train"], data["y_train"])
     if world is None:
         train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
