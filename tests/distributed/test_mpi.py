@@ -23,21 +23,75 @@ def _mpiexec(*args, timeout=120):
                           timeout=timeout, env=env)
 
 
-def test_two_ranks_end_with_the_parameters_of_one_process_with_the_global_batch(tmp_path):
+@pytest.fixture(scope="module")
+def parity_run(tmp_path_factory):
+    """One ``mpiexec -n 2`` job: the float64 parity run, a batch-norm epoch and every rank's dropout masks."""
+    out = tmp_path_factory.mktemp("parity")
+    run = _mpiexec("parity", str(out), "float64")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "parity ok" in run.stdout  # rank 0 also checked that both ranks hold the same parameters and records
+    return out
+
+
+def _one_process_loader(data, epochs_seed=3):
     from glassnet.data import DataLoader
+
+    # one process, global batch 2 x 4 = 8, the same shuffling stream and the same incomplete-batch rule
+    return DataLoader(data, batch_size=8, shuffle=True, rng=epochs_seed, drop_last=True)
+
+
+def test_two_ranks_end_with_the_parameters_of_one_process_with_the_global_batch(parity_run):
     from tests.distributed.mpi_worker import build_trainer, problem
 
-    run = _mpiexec("parity", str(tmp_path), "float64")
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "parity ok" in run.stdout  # rank 0 also checked that both ranks hold the same parameters
-    ours = np.load(tmp_path / "params.npz")
-    # one process, global batch 2 x 4 = 8, the same shuffling stream and the same incomplete-batch rule
+    ours = np.load(parity_run / "params.npz")
     data, model = problem("float64")
-    loader = DataLoader(data, batch_size=8, shuffle=True, rng=3, drop_last=True)
-    build_trainer(model).fit(loader, epochs=2)
+    trainer = build_trainer(model)
+    trainer.fit(_one_process_loader(data), epochs=2)
     for name, p in model.named_parameters():
         np.testing.assert_allclose(ours[name], p.data, rtol=0, atol=1e-10, err_msg=name)
     assert int(ours["exchanges"]) == 2 * (48 // 8)  # one allreduce per step
+    # the logged epoch loss and accuracy are those of the global batches (every rank logs the same), not rank 0's
+    np.testing.assert_allclose(ours["loss"], [h["loss"] for h in trainer.history.epochs], rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(ours["accuracy"], [h["accuracy"] for h in trainer.history.epochs])
+
+
+def test_batch_norm_running_statistics_are_the_mean_of_the_ranks_local_ones(parity_run):
+    """As documented in data_parallel.py: batch statistics per rank, running statistics averaged each epoch."""
+    from glassnet import Tensor
+    from tests.distributed.mpi_worker import batchnorm_model, problem
+
+    stats = np.load(parity_run / "batchnorm.npz")
+    data, _ = problem("float64")
+    per_rank = []
+    for r in range(2):  # rank r's layer sees the strided share [r::2] of each global batch, in training mode
+        bn = batchnorm_model()[0]
+        for x, _ in _one_process_loader(data):
+            bn(Tensor(x[r::2]))
+        per_rank.append((bn.running_mean, bn.running_var))
+    assert not np.allclose(per_rank[0][0], per_rank[1][0])  # the local statistics really differ
+    for r in range(2):  # every rank ends with the same mean of the two
+        np.testing.assert_allclose(stats["mean"][r], (per_rank[0][0] + per_rank[1][0]) / 2, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(stats["var"][r], (per_rank[0][1] + per_rank[1][1]) / 2, rtol=0, atol=1e-12)
+    # the mean of running means is the running mean of the global batches' means (the update is linear)
+    bn = batchnorm_model()[0]
+    for x, _ in _one_process_loader(data):
+        bn(Tensor(x))
+    np.testing.assert_allclose(stats["mean"][0], bn.running_mean, rtol=0, atol=1e-12)
+
+
+def test_each_rank_draws_its_own_reproducible_dropout_masks(parity_run):
+    from glassnet.distributed import seed_rank_generators
+    from tests.distributed.mpi_worker import dropout_masks, dropout_model
+
+    masks = np.load(parity_run / "masks.npz")["masks"]  # (R, draws, 4, 6)
+    assert masks.shape == (2, 3, 4, 6)
+    assert not np.array_equal(masks[0], masks[1])  # the ranks' masks differ
+    # rank 0 keeps the stream of the single-process model; rank r's is derived from the same seed and r,
+    # so each is reproduced here, in one process, without MPI
+    np.testing.assert_array_equal(masks[0], dropout_masks(dropout_model()))
+    model = dropout_model()
+    seed_rank_generators(model, 1)
+    np.testing.assert_array_equal(masks[1], dropout_masks(model))
 
 
 def test_a_rank_that_raises_ends_the_whole_job_instead_of_hanging(tmp_path):
