@@ -5,8 +5,9 @@ Modes:
                   the epoch records), every rank checks that its parameters equal rank 0's. Then, in the same job:
                   one epoch of a batch-norm model (OUT/batchnorm.npz: every rank's running statistics) and the
                   dropout masks of every rank (OUT/masks.npz).
-    cli ARGS...   run ``glassnet train ARGS``; print the paths each rank wrote (os.replace destinations) and, as
-                  JSON, each rank's local end-of-epoch totals (before the exchange).
+    cli ARGS...   run ``glassnet ARGS`` (several runs: argument lists separated by ``+``, in this process); after
+                  each, print the paths each rank wrote (os.replace destinations) and, as JSON, each rank's
+                  local end-of-epoch totals (before the exchange).
     raise         rank 1 raises at its third step inside ``with world:``.
     hook          rank 1 raises at its third step outside any ``with``: the excepthook aborts.
     stall         rank 1 stops answering (sleeps); rank 0's watchdog (timeout 2 s) must abort the job.
@@ -97,30 +98,39 @@ def parity(out: str, dtype: str) -> None:
 
 
 def cli(args: list[str]) -> None:
-    real_replace, written = os.replace, []
+    """``glassnet train`` once per ``+``-separated argument list, in this one process (imports paid once)."""
+    real_replace, written, local = os.replace, [], []
 
     def replace(src, dst, *a, **k):
         written.append(os.path.basename(os.fspath(dst)))
         return real_replace(src, dst, *a, **k)
 
-    os.replace = replace
-    local = []
     real_reduce = distributed.DistributedDataParallel.reduce_epoch
 
     def reduce_epoch(self, totals):
         local.append([float(v) for v in totals])  # this rank's own totals, before they are summed
         return real_reduce(self, totals)
 
-    distributed.DistributedDataParallel.reduce_epoch = reduce_epoch
-    from glassnet.cli import main
-
-    code = main(args)
+    os.replace, distributed.DistributedDataParallel.reduce_epoch = replace, reduce_epoch
     from mpi4py import MPI
 
-    rank = MPI.COMM_WORLD.Get_rank()
-    print(f"WROTE rank {rank}: {sorted(set(written))}", flush=True)
-    print(f"TOTALS rank {rank}: {json.dumps(local)}", flush=True)
-    sys.exit(code)
+    from glassnet.cli import main
+
+    rank, runs, current = MPI.COMM_WORLD.Get_rank(), [], []
+    for a in [*args, "+"]:
+        if a == "+":
+            runs.append(current)
+            current = []
+        else:
+            current.append(a)
+    for i, run in enumerate(runs):
+        written.clear()
+        local.clear()
+        code = main(run)
+        print(f"WROTE run {i} rank {rank}: {sorted(set(written))}", flush=True)
+        print(f"TOTALS run {i} rank {rank}: {json.dumps(local)}", flush=True)
+        if code:
+            sys.exit(code)
 
 
 def failing(mode: str) -> None:

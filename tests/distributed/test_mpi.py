@@ -1,5 +1,6 @@
 """Data-parallel training under a real ``mpiexec -n 2``: the same parameters as one process, and no hang on failure."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -104,3 +105,81 @@ def test_importing_distributed_does_not_import_mpi4py():
     code = "import sys, glassnet.distributed; print('mpi4py' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+# `glassnet train` under mpiexec: 40 steps of 2 x 16 per epoch, dropout (so every rank's stream must resume)
+TRAIN = ["train", "mlp", "--data", "digits", "--batch-size", "16", "--hidden", "32", "--dropout", "0.2",
+         "--seed", "5", "--quiet"]
+FILES = ["best.npz", "checkpoint.npz", "learning_curve.png", "metrics.json"]
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory):
+    """One ``mpiexec -n 2`` job of three runs on 2 ranks: 2 epochs; 1 epoch; the latter resumed to 2.
+
+    The three share one process per rank only to pay the imports once; each run builds everything anew
+    from the command line and the files (the resumed run from the checkpoint alone).
+    """
+    whole, parts = tmp_path_factory.mktemp("whole"), tmp_path_factory.mktemp("parts")
+    runs = [[*TRAIN, "--distributed", "--out", str(whole), "--epochs", "2"],
+            [*TRAIN, "--distributed", "--out", str(parts), "--epochs", "1"],
+            [*TRAIN, "--distributed", "--out", str(parts), "--epochs", "2", "--resume"]]
+    job = _mpiexec("cli", *runs[0], "+", *runs[1], "+", *runs[2])
+    assert job.returncode == 0, job.stdout + job.stderr
+    wrote, totals = {}, {}
+    for line in job.stdout.splitlines():
+        if line.startswith(("WROTE run", "TOTALS run")):
+            head, value = line.split(": ", 1)
+            _, _, run, _, rank = head.split()
+            if head.startswith("WROTE"):
+                wrote[int(run), int(rank)] = value
+            else:
+                totals[int(run), int(rank)] = json.loads(value)
+    return whole, parts, job.stdout, wrote, totals
+
+
+def test_cli_only_rank_0_writes_files(cli_runs):
+    whole, parts, stdout, wrote, _ = cli_runs
+    assert wrote[0, 0] == wrote[2, 0] == str(FILES) and wrote[0, 1] == wrote[1, 1] == wrote[2, 1] == "[]", stdout
+    for out in (whole, parts):
+        assert sorted(p.name for p in out.iterdir()) == FILES  # no duplicate, partial or temporary file
+    assert stdout.count("test accuracy:") == 3  # one rank prints, once per run
+
+
+def test_cli_metrics_hold_the_mean_over_every_ranks_samples(cli_runs):
+    whole, _, _, _, totals = cli_runs
+    history = json.loads((whole / "metrics.json").read_text())["history"]
+    assert len(history) == 2 and len(totals[0, 0]) == len(totals[0, 1]) == 2
+    for epoch, record in enumerate(history):
+        t0, t1 = np.array(totals[0, 0][epoch]), np.array(totals[0, 1][epoch])  # [Σ loss·n, Σ n, correct, count]
+        assert t0[1] == t1[1] == 40 * 16
+        assert record["loss"] == pytest.approx((t0[0] + t1[0]) / (t0[1] + t1[1]), rel=1e-12)
+        assert record["accuracy"] == pytest.approx((t0[2] + t1[2]) / (t0[3] + t1[3]), rel=1e-12)
+        assert record["loss"] != pytest.approx(t0[0] / t0[1], rel=1e-9)  # rank 0's own share differs
+
+
+def test_cli_resume_on_the_same_ranks_continues_exactly(cli_runs):
+    from glassnet.train import load_checkpoint
+
+    whole, parts, stdout, _, _ = cli_runs
+    assert "resuming" in stdout
+    a, b = load_checkpoint(whole / "checkpoint.npz"), load_checkpoint(parts / "checkpoint.npz")
+    assert a.epoch == b.epoch == 2
+    for name in a.model:
+        np.testing.assert_array_equal(a.model[name], b.model[name], err_msg=name)
+    state = a.callbacks["DistributedDataParallel"]
+    assert state == b.callbacks["DistributedDataParallel"]  # every rank's dropout stream, continued
+    assert state["world_size"] == 2 and state["rank_generators"][0] != state["rank_generators"][1]
+    assert a.rngs == b.rngs
+    strip = lambda m: {k: v for k, v in m.items() if k != "seconds"}  # noqa: E731
+    ma, mb = (json.loads((d / "metrics.json").read_text()) for d in (whole, parts))
+    assert strip(ma) == strip(mb)
+
+
+def test_cli_resume_with_another_number_of_ranks_is_refused(cli_runs):
+    import glassnet.cli.train  # noqa: F401  (registers the sub-command)
+    from tests.cli_helpers import assert_one_line_error, invoke
+
+    _, parts, _, _, _ = cli_runs
+    result = invoke([*TRAIN, "--out", str(parts), "--epochs", "3", "--resume"])  # one process, no --distributed
+    assert_one_line_error(result, "the checkpoint was written by a run on 2 rank(s), this run has 1")
