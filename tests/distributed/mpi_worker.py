@@ -4,7 +4,8 @@ Modes:
     parity DTYPE  train a small MLP data-parallel for a few steps; rank 0 writes OUT/params.npz (parameters and
                   the epoch records), every rank checks that its parameters equal rank 0's. Then, in the same job:
                   one epoch of a batch-norm model (OUT/batchnorm.npz: every rank's running statistics) and the
-                  dropout masks of every rank (OUT/masks.npz).
+                  dropout masks of every rank (OUT/masks.npz); World.agree on a check that fails on rank 1
+                  only (OUT/agree.json: what each rank raised).
     cli ARGS...   run ``glassnet ARGS`` (several runs: argument lists separated by ``+``, in this process); after
                   each, print the paths each rank wrote (os.replace destinations) and, as JSON, each rank's
                   local end-of-epoch totals (before the exchange).
@@ -24,6 +25,7 @@ import numpy as np
 
 from glassnet import distributed, nn, optim
 from glassnet.data import ArrayDataset
+from glassnet.errors import ConfigError
 from glassnet.train import Trainer
 
 
@@ -94,6 +96,20 @@ def parity(out: str, dtype: str) -> None:
         masks = world.comm.gather(dropout_masks(drop), root=0)
         if world.is_main:
             np.savez(os.path.join(out, "masks.npz"), masks=np.stack(masks))
+
+        def fails_on_rank_1():
+            if world.rank == 1:
+                raise ConfigError("rank 1 cannot see the checkpoint")
+            return "fine"
+
+        try:  # one rank's failure must become every rank's, or rank 0 would wait alone in its next collective
+            outcome = world.agree(fails_on_rank_1)
+        except Exception as e:
+            outcome = f"{type(e).__name__}: {e}"
+        outcomes = world.comm.gather(outcome, root=0)
+        if world.is_main:
+            with open(os.path.join(out, "agree.json"), "w") as f:
+                json.dump(outcomes, f)
             print("parity ok")
 
 

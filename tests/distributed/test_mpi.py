@@ -107,6 +107,12 @@ def test_importing_distributed_does_not_import_mpi4py():
     assert out.stdout.strip() == "False", out.stderr
 
 
+def test_a_check_that_fails_on_one_rank_fails_on_every_rank(parity_run):
+    outcomes = json.loads((parity_run / "agree.json").read_text())
+    assert outcomes == ["DistributedError: rank 1/2 failed: rank 1 cannot see the checkpoint",
+                        "ConfigError: rank 1 cannot see the checkpoint"]
+
+
 # `glassnet train` under mpiexec: 40 steps of 2 x 16 per epoch, dropout (so every rank's stream must resume)
 TRAIN = ["train", "mlp", "--data", "digits", "--batch-size", "16", "--hidden", "32", "--dropout", "0.2",
          "--seed", "5", "--quiet"]
