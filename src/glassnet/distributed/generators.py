@@ -55,8 +55,7 @@ def seed_rank_generators(model: Module, rank: int) -> dict[str, np.random.Genera
         the model's Generators by dotted name (``"layers.2.rng"``), as :func:`~glassnet.train.model_generators`.
 
     Raises:
-        ConfigError: a model that is not a Module, a rank that is not an int >= 0, or a Generator with no
-            seed sequence to derive from (one whose bit generator was built from a raw state).
+        ConfigError: a model that is not a Module, or a rank that is not an int >= 0.
     """
     from glassnet.train import model_generators
 
@@ -66,11 +65,8 @@ def seed_rank_generators(model: Module, rank: int) -> dict[str, np.random.Genera
     generators = model_generators(model)
     if rank == 0:
         return generators
-    for name, g in generators.items():
-        seq = getattr(g.bit_generator, "seed_seq", None)
-        if not isinstance(seq, np.random.SeedSequence):
-            raise ConfigError(f"seed_rank_generators: the Generator {name!r} has no SeedSequence to derive rank "
-                              f"{rank}'s stream from; build it from a seed (numpy.random.default_rng(seed))")
+    for g in generators.values():
+        seq = g.bit_generator.seed_seq  # every bit generator keeps the SeedSequence it was seeded from
         child = np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, RANK_KEY, rank),
                                        pool_size=seq.pool_size)
         g.bit_generator.state = type(g.bit_generator)(child).state
