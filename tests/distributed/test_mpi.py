@@ -184,8 +184,11 @@ def test_cli_resume_on_the_same_ranks_continues_exactly(cli_runs):
 
 def test_cli_resume_with_another_number_of_ranks_is_refused(cli_runs):
     import glassnet.cli.train  # noqa: F401  (registers the sub-command)
+    from glassnet.train import load_checkpoint
     from tests.cli_helpers import assert_one_line_error, invoke
 
     _, parts, _, _, _ = cli_runs
     result = invoke([*TRAIN, "--out", str(parts), "--epochs", "3", "--resume"])  # one process, no --distributed
-    assert_one_line_error(result, "the checkpoint was written by a run on 2 rank(s), this run has 1")
+    assert_one_line_error(result, "the checkpoint was written by a run on 2 rank(s), this run has 1; "
+                                  "resume it under mpiexec -n 2 with --distributed")
+    assert load_checkpoint(parts / "checkpoint.npz").epoch == 2  # the refused run changed nothing

@@ -131,7 +131,6 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     from glassnet import optim
     from glassnet.data import ArrayDataset, DataLoader
     from glassnet.fileio import atomic_write_json
-    from glassnet.lab import plotting
     from glassnet.train import EarlyStopping, ModelCheckpoint, Trainer, make_optimizer
 
     out = Path(out)
@@ -207,6 +206,8 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
         "seconds": round(trainer.seconds, 3),
     }
     if main:
+        from glassnet.lab import plotting  # matplotlib: only the rank that draws pays its import
+
         atomic_write_json(out / "metrics.json", metrics)
         if history:
             title = f"{config['model']} {sizes} on {config['data']} (seed {config['seed']})"
@@ -257,11 +258,11 @@ def _check_resume(ctx: click.Context, out: Path, model: str, config: dict[str, A
         if explicit and config[key] != saved.get(key):
             raise ConfigError(f"--resume: --{key.replace('_', '-')} {config[key]!r} differs from the "
                               f"checkpoint's {saved.get(key)!r}")
-    ranks = world.size if world is not None else 1
-    if saved.get("world_size", 1) != ranks:
-        raise ConfigError(f"--resume: the checkpoint was written by a run on {saved.get('world_size', 1)} "
-                          f"rank(s), this run has {ranks}; resume with the same mpiexec -n"
-                          f"{' and --distributed' if saved.get('world_size', 1) > 1 else ''}")
+    ranks, saved_ranks = (world.size if world is not None else 1), saved.get("world_size", 1)
+    if saved_ranks != ranks:  # the global batch, the data order and every rank's dropout stream depend on it
+        raise ConfigError(f"--resume: the checkpoint was written by a run on {saved_ranks} rank(s), this run has "
+                          f"{ranks}; resume it " + (f"under mpiexec -n {saved_ranks} with --distributed"
+                                                    if saved_ranks > 1 else "in one process, without --distributed"))
     config = {**saved, "epochs": config["epochs"] if epochs is not None else saved["epochs"]}
     done = checkpoint.epoch
     if config["epochs"] < done:
