@@ -12,7 +12,10 @@ and ends with the same numbers as an uninterrupted run.
 ``mpiexec -n R glassnet train ... --distributed`` trains data-parallel on R
 ranks (:mod:`glassnet.distributed`): ``--batch-size`` is each rank's batch (the
 global batch is R times it), rank 0 alone prints and writes the files, and
-``--resume`` needs the same R.
+``--resume`` needs the same R. The logged training loss and accuracy are the
+means over every rank's samples; each rank draws its own dropout masks (so with
+``--dropout`` the run differs from one process with the global batch through
+the masks only).
 
 ``--folds K`` trains K models by K-fold cross-validation and scores their soft-vote ensemble
 (:mod:`glassnet.cli.folds`).
@@ -134,7 +137,6 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     from glassnet import optim
     from glassnet.data import ArrayDataset, DataLoader
     from glassnet.fileio import atomic_write_json
-    from glassnet.lab import plotting
     from glassnet.train import EarlyStopping, ModelCheckpoint, Trainer, make_optimizer
 
     out = Path(out)
@@ -172,7 +174,7 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
         callbacks.append(EarlyStopping("val_loss", patience=config["patience"]))
     scheduler = optim.CosineAnnealingLR(optimizer, T_max=config["epochs"]) if config["schedule"] == "cosine" else None
     trainer = Trainer(model, optimizer, loss="softmax_cross_entropy", metrics=["accuracy"], callbacks=callbacks,
-                      scheduler=scheduler, grad_hook=ddp)
+                      scheduler=scheduler, grad_hook=ddp, epoch_hook=ddp.reduce_epoch if ddp is not None else None)
     train_set = ArrayDataset(data["x_train"], data["y_train"])
     if world is None:
         train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True,
@@ -210,17 +212,20 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
         "history": history,
         "seconds": round(trainer.seconds, 3),
     }
-    if not main:
-        return metrics
-    atomic_write_json(out / "metrics.json", metrics)
-    if history:
-        title = f"{config['model']} {sizes} on {config['data']} (seed {config['seed']})"
-        fig = plotting.learning_curve(history, test_value=test["accuracy"], title=title)
-        plotting.save_png(fig, out / "learning_curve.png")
-    echo(f"test accuracy: {test['accuracy']:.2%} ({len(data['y_test'])} samples) after {trainer.epoch} epochs, "
-         f"{trainer.seconds:.1f} s of training")
-    written = [out / "metrics.json", out / "learning_curve.png", out / CHECKPOINT, out / "best.npz"]
-    echo("wrote " + ", ".join(str(p) for p in written if p.exists()))
+    if main:
+        from glassnet.lab import plotting  # matplotlib: only the rank that draws pays its import
+
+        atomic_write_json(out / "metrics.json", metrics)
+        if history:
+            title = f"{config['model']} {sizes} on {config['data']} (seed {config['seed']})"
+            fig = plotting.learning_curve(history, test_value=test["accuracy"], title=title)
+            plotting.save_png(fig, out / "learning_curve.png")
+        echo(f"test accuracy: {test['accuracy']:.2%} ({len(data['y_test'])} samples) after {trainer.epoch} "
+             f"epochs, {trainer.seconds:.1f} s of training")
+        written = [out / "metrics.json", out / "learning_curve.png", out / CHECKPOINT, out / "best.npz"]
+        echo("wrote " + ", ".join(str(p) for p in written if p.exists()))
+    if world is not None:
+        world.comm.Barrier()  # every rank returns once rank 0's files are complete: a next run may read them
     return metrics
 
 
@@ -251,6 +256,43 @@ _DEFAULTS: dict[str, Any] = {"epochs": 30, "batch_size": 64, "hidden": "256,128"
 # options whose value must match the checkpoint's when resuming (epochs may grow)
 _FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden", "activation", "dropout", "seed",
                     "val_fraction", "patience", "schedule")
+
+
+def _check_resume(ctx: click.Context, out: Path, model: str, config: dict[str, Any], epochs: int | None,
+                  world: Any) -> dict[str, Any]:
+    """The run's config for ``--resume``: the checkpoint's, with ``--epochs`` if given.
+
+    Raises:
+        DataError: no checkpoint in ``out``.
+        ConfigError: a setting given on the command line that differs from the checkpoint's, another world
+            size, or fewer epochs than the checkpoint has completed.
+    """
+    from glassnet.train import load_checkpoint
+
+    checkpoint = load_checkpoint(out / CHECKPOINT)
+    saved = checkpoint.config
+    if saved.get("model", model) != model:
+        raise ConfigError(f"--resume: MODEL {model!r} differs from the checkpoint's {saved.get('model')!r}")
+    for key in _FIXED_ON_RESUME:
+        explicit = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
+        if explicit and config[key] != saved.get(key):
+            raise ConfigError(f"--resume: --{key.replace('_', '-')} {config[key]!r} differs from the "
+                              f"checkpoint's {saved.get(key)!r}")
+    ranks, saved_ranks = (world.size if world is not None else 1), saved.get("world_size", 1)
+    if saved_ranks != ranks:  # the global batch, the data order and every rank's dropout stream depend on it
+        raise ConfigError(f"--resume: the checkpoint was written by a run on {saved_ranks} rank(s), this run has "
+                          f"{ranks}; resume it " + (f"under mpiexec -n {saved_ranks} with --distributed"
+                                                    if saved_ranks > 1 else "in one process, without --distributed"))
+    config = {**saved, "epochs": config["epochs"] if epochs is not None else saved["epochs"]}
+    done = checkpoint.epoch
+    if config["epochs"] < done:
+        raise ConfigError(f"--resume: --epochs {config['epochs']} is fewer than the {done} epochs the "
+                          f"checkpoint has already completed")
+    if saved.get("schedule") == "cosine" and config["epochs"] != saved["epochs"]:
+        # the schedule's period T_max is the run's --epochs: past it the rate would climb back up
+        raise ConfigError(f"--resume: --epochs {config['epochs']} differs from the checkpoint's "
+                          f"{saved['epochs']}, which a cosine schedule anneals over")
+    return config
 
 
 @cli.command("train", cls=_TrainCommand, epilog=_epilog())
@@ -324,31 +366,9 @@ def train_command(ctx: click.Context, model, data, epochs, batch_size, lr, optim
         world = init()
         config["world_size"] = world.size
     if resume and folds is None:  # a K-fold run checks its own folds.json
-        from glassnet.train import load_checkpoint
-
-        checkpoint = load_checkpoint(out / CHECKPOINT)
-        saved = checkpoint.config
-        if saved.get("model", model) != model:
-            raise ConfigError(f"--resume: MODEL {model!r} differs from the checkpoint's {saved.get('model')!r}")
-        for key in _FIXED_ON_RESUME:
-            explicit = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
-            if explicit and config[key] != saved.get(key):
-                raise ConfigError(f"--resume: --{key.replace('_', '-')} {config[key]!r} differs from the "
-                                  f"checkpoint's {saved.get(key)!r}")
-        ranks = world.size if world is not None else 1
-        if saved.get("world_size", 1) != ranks:
-            raise ConfigError(f"--resume: the checkpoint was written by a run on {saved.get('world_size', 1)} "
-                              f"rank(s), this run has {ranks}; resume with the same mpiexec -n"
-                              f"{' and --distributed' if saved.get('world_size', 1) > 1 else ''}")
-        config = {**saved, "epochs": config["epochs"] if epochs is not None else saved["epochs"]}
-        done = checkpoint.epoch
-        if config["epochs"] < done:
-            raise ConfigError(f"--resume: --epochs {config['epochs']} is fewer than the {done} epochs the "
-                              f"checkpoint has already completed")
-        if saved.get("schedule") == "cosine" and config["epochs"] != saved["epochs"]:
-            # the schedule's period T_max is the run's --epochs: past it the rate would climb back up
-            raise ConfigError(f"--resume: --epochs {config['epochs']} differs from the checkpoint's "
-                              f"{saved['epochs']}, which a cosine schedule anneals over")
+        # distributed: a check that fails on one rank (its own view of --out) fails on all, none waits forever
+        args = (ctx, out, model, config, epochs, world)
+        config = _check_resume(*args) if world is None else world.agree(_check_resume, *args)
     elif folds is None and (out / CHECKPOINT).exists() and (world is None or world.is_main):
         click.echo(f"note: starting a new run in {out} (pass --resume to continue the old one instead)", err=True)
     from threadpoolctl import threadpool_limits  # a dependency of scikit-learn

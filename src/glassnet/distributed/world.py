@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from glassnet.checks import check_number
@@ -83,6 +84,31 @@ class World:
         sys.stderr.flush()
         sys.stdout.flush()
         self.comm.Abort(code)
+
+    def agree(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` on every rank; if it raises a glassnet error on any rank, every rank raises one.
+
+        For checks whose outcome can differ between ranks (each reads its own view of a folder, as
+        ``--resume`` does): a rank that failed alone would leave the others waiting in their next
+        collective call. One ``allgather`` of the outcomes makes them agree: a failing rank raises its
+        own error; the others raise a :class:`DistributedError` naming the failed rank and its message.
+        Other exceptions propagate as they are (the ``with`` block aborts then).
+
+        Returns:
+            ``fn(*args)`` (this rank's value) when it succeeded on every rank.
+        """
+        value, error = None, None
+        try:
+            value = fn(*args)
+        except GlassnetError as e:
+            error = e
+        failures = self.comm.allgather(None if error is None else str(error))
+        if error is not None:
+            raise error
+        for r, message in enumerate(failures):
+            if message is not None:
+                raise DistributedError(f"rank {r}/{self.size} failed: {message}")
+        return value
 
     def __enter__(self) -> World:
         return self

@@ -78,6 +78,11 @@ class Trainer:
             (those the model holds are found by :func:`model_generators`).
         grad_hook: passed to every :func:`~glassnet.train.step.train_step` (called after ``backward``), e.g.
             a :class:`~glassnet.distributed.DistributedDataParallel` (also put it among the callbacks).
+        epoch_hook: called at the end of each epoch's training pass, before validation, with the epoch's
+            training totals as one float64 vector ``[Σ loss·n, Σ n, (total, count) of each metric]``; it
+            returns the totals the epoch's record is computed from. Data-parallel runs pass
+            :meth:`DistributedDataParallel.reduce_epoch <glassnet.distributed.DistributedDataParallel.reduce_epoch>`,
+            which sums them over the ranks, so the record (history, ``metrics.json``) holds the global means.
 
     Attributes:
         epoch: epochs completed; step: optimizer steps taken; epochs: the target of
@@ -93,7 +98,8 @@ class Trainer:
                  metrics: Sequence[str | Callable] = ("accuracy",), callbacks: Iterable[Callback] = (),
                  scheduler: Any = None, clip_grad_norm: float | None = None,
                  rngs: dict[str, np.random.Generator] | None = None,
-                 grad_hook: Callable[[], None] | None = None) -> None:
+                 grad_hook: Callable[[], None] | None = None,
+                 epoch_hook: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         if not isinstance(model, Module):
             raise ConfigError(f"Trainer: model must be a glassnet.nn.Module, got {type(model).__name__}")
         if not hasattr(optimizer, "step") or not hasattr(optimizer, "state_dict"):
@@ -103,6 +109,9 @@ class Trainer:
             raise ConfigError(f"Trainer: clip_grad_norm must be a number > 0 or None, got {clip_grad_norm!r}")
         if grad_hook is not None and not callable(grad_hook):
             raise ConfigError(f"Trainer: grad_hook must be callable with no argument, got {type(grad_hook).__name__}")
+        if epoch_hook is not None and not callable(epoch_hook):
+            raise ConfigError(f"Trainer: epoch_hook must be callable on a vector of totals, "
+                              f"got {type(epoch_hook).__name__}")
         if isinstance(metrics, str):
             metrics = (metrics,)
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
@@ -114,7 +123,7 @@ class Trainer:
                 raise ConfigError(f"Trainer: callbacks must be Callback objects, got {type(c).__name__}")
         self.clip_grad_norm = clip_grad_norm
         self.rngs = dict(rngs or {})
-        self.grad_hook = grad_hook
+        self.grad_hook, self.epoch_hook = grad_hook, epoch_hook
         self.epoch, self.step, self.epochs = 0, 0, 0
         self.history = History()
         self.stop_training = False
@@ -210,6 +219,12 @@ class Trainer:
                 c.on_batch_end(self, {"loss": value, "size": n})
         if count == 0:
             raise ConfigError("Trainer.fit: the training loader yielded no batch")
+        if self.epoch_hook is not None:  # e.g. the sums over every data-parallel rank: the record's means are global
+            names = list(totals)
+            sums = np.array([loss_sum, count, *(v for k in names for v in totals[k])], dtype=np.float64)
+            sums = self.epoch_hook(sums)
+            loss_sum, count = float(sums[0]), float(sums[1])
+            totals = {k: [float(sums[2 + 2 * i]), float(sums[3 + 2 * i])] for i, k in enumerate(names)}
         return {"loss": loss_sum / count, **{k: t / max(c, 1) for k, (t, c) in totals.items()}}
 
     def _check_finite_epoch(self, record: dict[str, Any]) -> None:
