@@ -143,8 +143,11 @@ def cli(args: list[str]) -> None:
         written.clear()
         local.clear()
         code = main(run)
-        print(f"WROTE run {i} rank {rank}: {sorted(set(written))}", flush=True)
-        print(f"TOTALS run {i} rank {rank}: {json.dumps(local)}", flush=True)
+        # one write per record, newline included: the ranks share stdout, and print's separate newline
+        # write can land after the other rank's record
+        sys.stdout.write(f"WROTE run {i} rank {rank}: {sorted(set(written))}\n")
+        sys.stdout.write(f"TOTALS run {i} rank {rank}: {json.dumps(local)}\n")
+        sys.stdout.flush()
         if code:
             sys.exit(code)
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,14 +134,13 @@ def cli_runs(tmp_path_factory):
     job = _mpiexec("cli", *runs[0], "+", *runs[1], "+", *runs[2])
     assert job.returncode == 0, job.stdout + job.stderr
     wrote, totals = {}, {}
-    for line in job.stdout.splitlines():
-        if line.startswith(("WROTE run", "TOTALS run")):
-            head, value = line.split(": ", 1)
-            _, _, run, _, rank = head.split()
-            if head.startswith("WROTE"):
-                wrote[int(run), int(rank)] = value
-            else:
-                totals[int(run), int(rank)] = json.loads(value)
+    # records, not lines: two ranks writing one pipe can run records together
+    for kind, run, rank, value in re.findall(r"(WROTE|TOTALS) run (\d+) rank (\d+): (\[\[.*?\]\]|\[.*?\])",
+                                             job.stdout):
+        if kind == "WROTE":
+            wrote[int(run), int(rank)] = value
+        else:
+            totals[int(run), int(rank)] = json.loads(value)
     return whole, parts, job.stdout, wrote, totals
 
 
