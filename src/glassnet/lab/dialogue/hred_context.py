@@ -17,8 +17,15 @@ import numpy as np
 from glassnet.lab import plotting
 from glassnet.lab.base import Experiment, Outcome, verdict_from
 from glassnet.lab.dialogue import TOPIC
-from glassnet.lab.dialogue.common import (build_model, conversation_lines, corpora, generate_replies,
-                                          load_dialogue_splits, save_dialogue_model, train_dialogue_model)
+from glassnet.lab.dialogue.common import (
+    build_model,
+    conversation_lines,
+    corpora,
+    generate_replies,
+    load_dialogue_splits,
+    save_dialogue_model,
+    train_dialogue_model,
+)
 
 MODELS = ("seq2seq", "hred")  # the baseline first: it is what HRED is measured against
 
