@@ -179,15 +179,16 @@ class VHREDDiversity(Experiment):
             ax_ppl.plot(steps, [c["perplexity"] for c in r["curve"]], marker=".", label=label)
         v = results["vhred"]
         steps = [c["step"] for c in v["curve"]]
-        ax_ppl.plot(steps, [c["reconstruction_perplexity"] for c in v["curve"]], linestyle="--",
+        ax_ppl.plot(steps, [c["reconstruction_perplexity"] for c in v["curve"]], color="C1", linestyle="--",
                     label="VHRED reconstruction only")
         plotting.style(ax_ppl, title="dev perplexity", xlabel="training step", ylabel="per-token perplexity",
                        log="auto")
         kl = np.asarray(v["train_kl"], dtype=float)
         window = max(1, min(50, len(kl) // 10))
         smooth = np.convolve(kl, np.ones(window) / window, mode="valid")  # running mean over `window` steps
-        ax_kl.plot(np.arange(window, len(kl) + 1), smooth, label=f"training batches (mean of {window} steps)")
-        ax_kl.plot(steps, [c["kl_per_utterance"] for c in v["curve"]], marker="o", label="dev")
+        ax_kl.plot(np.arange(window, len(kl) + 1), smooth, color="C1", alpha=0.5,
+                   label=f"training batches (mean of {window} steps)")
+        ax_kl.plot(steps, [c["kl_per_utterance"] for c in v["curve"]], color="C1", marker="o", label="dev")
         ax_kl.axvline(config.kl_anneal_steps, color="gray", linestyle=":", label="KL weight reaches 1")
         plotting.style(ax_kl, title="VHRED: KL(q || p) per utterance", xlabel="training step", ylabel="nats")
         ctx.savefig(fig, "perplexity_and_kl")
