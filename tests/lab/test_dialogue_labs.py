@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from glassnet.errors import ConfigError
 from glassnet.lab import experiments, get_experiment, run_experiment
 from glassnet.lab.dialogue.common import (
     DialogueSplits,
@@ -151,11 +152,21 @@ def test_save_dialogue_model_rebuilds_the_same_model(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- experiments
-def test_dialogue_experiments_are_registered_with_data_tags():
+def test_build_model_refuses_an_unknown_kind():
+    with pytest.raises(ConfigError, match="build_model: kind must be one of .*'vhred'.*got 'lstm'"):
+        build_model("lstm", _splits().vocab, SIZES, 0)
+
+
+def test_dialogue_experiments_are_registered_with_data_tags_and_documented_configs():
+    import dataclasses
+
     names = {n for n, e in experiments().items() if e.topic == TOPIC}
     assert names == {"hred-context", "vhred-diversity"}
     for n in names:
-        assert get_experiment(n).data == ("sgd",)
+        exp = get_experiment(n)
+        assert exp.data == ("sgd",) and exp.claim.endswith(".") and exp.criterion
+        fields = {f.name: f for f in dataclasses.fields(exp.Config)}
+        assert all(f.metadata.get("help") for f in fields.values()) and set(exp.quick) <= set(fields)
 
 
 def run_quick(name, tmp_path):

@@ -23,11 +23,14 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet import no_grad
+from glassnet.checks import check_choice
 from glassnet.text import DialogueBatch, DialogueCorpus, Vocabulary, dialogue_vocabulary, perplexity
 from glassnet.zoo import HRED, VHRED
 
 __all__ = ["DialogueSplits", "load_dialogue_splits", "corpora", "trimmed", "build_model", "dev_perplexity",
-           "train_dialogue_model", "generate_replies", "conversation_lines", "save_dialogue_model"]
+           "train_dialogue_model", "generate_replies", "conversation_lines", "save_dialogue_model", "MODEL_KINDS"]
+
+MODEL_KINDS = ("hred", "seq2seq", "vhred")
 
 
 class DialogueSplits(NamedTuple):
@@ -88,7 +91,11 @@ def build_model(kind: str, vocab: Vocabulary, sizes: dict[str, Any], rng) -> tup
         sizes: ``embed``, ``hidden`` (utterance, context and decoder GRUs alike), and for VHRED ``latent``,
             ``word_dropout``.
         rng: Generator or seed of the initial weights.
+
+    Raises:
+        ConfigError: an unknown ``kind``.
     """
+    check_choice(kind, "kind", MODEL_KINDS, "build_model")
     args: dict[str, Any] = {"vocab": len(vocab), "embed": sizes["embed"], "utterance_hidden": sizes["hidden"],
                             "context_hidden": sizes["hidden"], "decoder_hidden": sizes["hidden"],
                             "pad_id": vocab.pad_id, "unk_id": vocab.unk_id, "bos_id": vocab.bos_id,
