@@ -163,23 +163,21 @@ def train_dialogue_model(model: HRED, train: DialogueCorpus, dev: DialogueCorpus
         for b in train.batches(batch_size, rng=order_rng, drop_last=True):
             b = trimmed(b, train.pad_id)
             start = time.perf_counter()
-            if latent:
-                kl_weight = linear_kl_weight(step, kl_anneal_steps)
-                seen = {}
+            kl_weight = linear_kl_weight(step, kl_anneal_steps)
 
-                def loss(b=b, kl_weight=kl_weight, seen=seen):
-                    t = model.terms(*b)
-                    seen["kl"] = float(t.kl.data.mean())
-                    total = t.nll + F.sum(t.kl) * kl_weight  # the -ELBO of VHRED.loss, with terms kept for the KL
-                    return total * (1.0 / t.tokens)
-            else:
-                def loss(b=b):
-                    return model.loss(*b)
-            losses.append(train_step(opt, loss, max_norm=max_norm, where=f"{desc} epoch {epoch}, step {step + 1}",
-                                     model=model).loss)
+            def loss(b=b, kl_weight=kl_weight):
+                """The loss per token and, for VHRED, the batch's mean KL per utterance (the step's outputs)."""
+                if not latent:
+                    return model.loss(*b), None
+                t = model.terms(*b)  # VHRED.loss's -ELBO, from its terms so that the KL can be logged too
+                return (t.nll + F.sum(t.kl) * kl_weight) * (1.0 / t.tokens), float(t.kl.data.mean())
+
+            done = train_step(opt, loss, max_norm=max_norm, where=f"{desc} epoch {epoch}, step {step + 1}",
+                              model=model)
             train_seconds += time.perf_counter() - start
+            losses.append(done.loss)
             if latent:
-                kls.append(seen["kl"])
+                kls.append(done.outputs)
             step += 1
             bar.update(1)
             if step % eval_every == 0 or step == steps:
