@@ -128,10 +128,17 @@ class HREDContext(Experiment):
 
     @staticmethod
     def _plot(ctx, results):
-        fig, ax = ctx.figure()
+        # step 0 (perplexity ~ V) would flatten the end, where the models differ: a log axis, and a zoom on it
+        fig, (ax_all, ax_end) = ctx.figure(1, 2)
+        last = max(c["step"] for r in results.values() for c in r["curve"])
         for m, r in results.items():
-            ax.plot([c["step"] for c in r["curve"]], [c["perplexity"] for c in r["curve"]], marker=".",
-                    label={"hred": "HRED (context RNN)", "seq2seq": "seq2seq (previous utterance)"}[m])
-        plotting.style(ax, title="dev perplexity during training", xlabel="training step",
-                       ylabel="per-token perplexity", log="auto")
+            label = {"hred": "HRED (context RNN)", "seq2seq": "seq2seq (previous utterance)"}[m]
+            steps, ppl = zip(*[(c["step"], c["perplexity"]) for c in r["curve"]])
+            ax_all.plot(steps, ppl, marker=".", label=label)
+            end = [(s, p) for s, p in zip(steps, ppl) if s >= last / 2]
+            ax_end.plot(*zip(*end), marker=".", label=label)
+        plotting.style(ax_all, title="dev perplexity during training", xlabel="training step",
+                       ylabel="per-token perplexity (log scale)", log=True)
+        plotting.style(ax_end, title="the second half of training", xlabel="training step",
+                       ylabel="per-token perplexity")
         ctx.savefig(fig, "dev_perplexity")

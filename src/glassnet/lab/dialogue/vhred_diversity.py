@@ -181,8 +181,8 @@ class VHREDDiversity(Experiment):
         steps = [c["step"] for c in v["curve"]]
         ax_ppl.plot(steps, [c["reconstruction_perplexity"] for c in v["curve"]], color="C1", linestyle="--",
                     label="VHRED reconstruction only")
-        plotting.style(ax_ppl, title="dev perplexity", xlabel="training step", ylabel="per-token perplexity",
-                       log="auto")
+        plotting.style(ax_ppl, title="dev perplexity", xlabel="training step",
+                       ylabel="per-token perplexity (log scale)", log=True)
         kl = np.asarray(v["train_kl"], dtype=float)
         window = max(1, min(50, len(kl) // 10))
         smooth = np.convolve(kl, np.ones(window) / window, mode="valid")  # running mean over `window` steps
