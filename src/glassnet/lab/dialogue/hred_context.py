@@ -106,16 +106,21 @@ class HREDContext(Experiment):
             ctx.log(f"{m}: dev perplexity {results[m]['curve'][-1]['perplexity']:.2f}")
         ppl = {m: r["curve"][-1]["perplexity"] for m, r in results.items()}
         start = {m: r["curve"][0]["perplexity"] for m, r in results.items()}
+        # not judged (the criterion compares the models after the same budget), shown so that a final value
+        # caught on an upward wobble of a curve is visible
+        best = {m: min(r["curve"], key=lambda c: c["perplexity"]) for m, r in results.items()}
         if ctx.quick:
             ok = all(ppl[m] < 0.5 * start[m] for m in MODELS)
         else:
             ok = ppl["hred"] < ppl["seq2seq"]
         rows = [{"model": m, "context": f"last {views[m]} utterance{'s' if views[m] > 1 else ''}",
                  "parameters": r["parameters"], "dev perplexity": ppl[m], "at step 0": start[m],
+                 "lowest on the way": f"{best[m]['perplexity']:.2f} (step {best[m]['step']})",
                  "steps": config.steps, "training seconds": r["seconds"], "seconds per step": r["seconds_per_step"]}
                 for m, r in results.items()]
         metrics = {f"{m}_perplexity": ppl[m] for m in MODELS}
         metrics.update({f"{m}_seconds_per_step": results[m]["seconds_per_step"] for m in MODELS},
+                       **{f"{m}_lowest_perplexity": best[m]["perplexity"] for m in MODELS},
                        perplexity_ratio=ppl["hred"] / ppl["seq2seq"], vocabulary=len(splits.vocab),
                        train_examples=len(data["hred"][0]), dev_examples=len(dev))
         self._plot(ctx, results)
