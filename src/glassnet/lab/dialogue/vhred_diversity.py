@@ -20,6 +20,11 @@ Decoding: HRED replies greedily; VHRED draws ``z ~ p(z | c)`` once per context a
 ``[c; z]``. The decoding rule is the same deterministic one for both, so any extra diversity comes from the
 latent variable the claim is about, not from sampling words (which would raise both models' distinct-n
 regardless of the model).
+
+What the comparison does not separate: VHRED is trained with word dropout and HRED is not, so a difference
+credits VHRED's whole recipe (latent variable, KL annealing, word dropout), not ``z`` alone. The KL per
+utterance shows how much the latent carries; a KL near 0 nats means the posterior collapsed onto the prior
+and ``z`` can change little.
 """
 
 from __future__ import annotations
