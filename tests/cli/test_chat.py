@@ -144,3 +144,25 @@ def test_errors_are_one_line(hred, tmp_path):
     assert_one_line_error(chat(hred, "--top-k", "100000"), "--top-k must be at most the vocabulary size")
     assert_one_line_error(chat(hred, "--method", "nucleus"), "Invalid value for '--method'")
     assert_one_line_error(chat(hred, "--turns", "0"), "Invalid value for '--turns'")
+
+
+def test_a_dialogue_labs_saved_pair_chats_like_its_checkpoint(hred, tmp_path, calls):
+    """The labs' ``<name>.npz`` + ``<name>.json`` (save_dialogue_model) load to the same model and replies."""
+    import json
+
+    from glassnet.lab.dialogue.common import save_dialogue_model
+    from glassnet.train import load_checkpoint
+
+    model, vocab, layout = load_dialogue_model(hred)
+    args = load_checkpoint(hred).extra["dialogue"]["kwargs"]
+    files = save_dialogue_model(tmp_path, "hred", model, args, vocab, max_turns=2, max_len=layout["max_len"])
+    assert files == ["hred.npz", "hred.json"] and json.loads((tmp_path / "hred.json").read_text())["max_turns"] == 2
+    again, vocab2, layout2 = load_dialogue_model(tmp_path / "hred.npz")
+    assert list(vocab2.itos) == list(vocab.itos) and layout2 == {**layout, "max_turns": 2}
+    for (k, a), (k2, b) in zip(sorted(model.state_dict().items()), sorted(again.state_dict().items())):
+        assert k == k2 and np.array_equal(a, b)
+    lines = "hello\ni want a table for 2\n"
+    ours, theirs = chat(tmp_path / "hred.npz", input=lines), chat(hred, "--turns", "2", input=lines)
+    assert ours.exit_code == 0 and ours.stdout == theirs.stdout != ""
+    (tmp_path / "hred.json").write_text("{not json")
+    assert_one_line_error(chat(tmp_path / "hred.npz", input="hello\n"), "not a readable lab record")

@@ -91,9 +91,30 @@ def build_dialogue_model(class_name: str, kwargs: dict[str, Any]):
     return classes[class_name](**kwargs)
 
 
+def _lab_record(path: Path) -> dict[str, Any] | None:
+    """The dialogue record of a lab's ``<name>.npz`` + ``<name>.json`` pair (hred-context, vhred-diversity), or None."""
+    sidecar = path.with_suffix(".json")
+    if path.suffix != ".npz" or not sidecar.is_file():
+        return None
+    import json
+
+    try:
+        meta = json.loads(sidecar.read_text())
+        args = dict(meta["args"])
+        name = "vhred" if meta["model"] == "VHRED" else "hred" if args.get("context_rnn", True) else "seq2seq-dialogue"
+        # runs saved before the layout was written: the labs' U = 3 (1 for the baseline) and L = 24
+        return {"class": meta["model"], "kwargs": args, "vocab": meta["vocab"], "model": name,
+                "max_turns": meta.get("max_turns", 3 if name != "seq2seq-dialogue" else 1),
+                "max_len": meta.get("max_len", 24)}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(f"dialogue model: {sidecar} is not a readable lab record ({type(e).__name__}: {e})") from None
+
+
 def load_dialogue_model(path: str | Path, who: str = "chat") -> tuple[Any, Any, dict[str, Any]]:
     """``(model in eval mode, vocabulary, layout)`` from a checkpoint of ``glassnet train hred|vhred|...``.
 
+    Also reads the ``<name>.npz`` + ``<name>.json`` pair the dialogue labs save (``hred-context``,
+    ``vhred-diversity``): the state dict, and the class, arguments, vocabulary and layout beside it.
     ``layout`` holds ``model`` (the CLI name), ``max_turns`` (U) and ``max_len`` (L) of the training contexts.
 
     Raises:
@@ -101,18 +122,28 @@ def load_dialogue_model(path: str | Path, who: str = "chat") -> tuple[Any, Any, 
         ConfigError: a checkpoint of a model that is not a dialogue model.
     """
     from glassnet.text import Vocabulary
-    from glassnet.train import load_checkpoint
+    from glassnet.train import load, load_checkpoint
 
-    ck = load_checkpoint(path)
-    record = ck.extra.get("dialogue")
-    if not isinstance(record, dict):
+    lab = _lab_record(Path(path))
+    if lab is not None:
+        try:
+            state = load(path)
+        except (OSError, ValueError) as e:
+            raise DataError(f"{who}: cannot read {path} ({type(e).__name__}: {e})") from None
+        ck, record = None, lab
+    else:
+        ck = load_checkpoint(path)
+        record, state = ck.extra.get("dialogue"), ck.model
+    if record is not None and not isinstance(record, dict):
+        record = None
+    if record is None:
         model = ck.config.get("model", "unknown")
         raise ConfigError(f"{who}: {path} is a checkpoint of {model!r}, not of a dialogue model; train one with "
                           f"`glassnet train hred --data sgd`")
     try:
         vocab = Vocabulary(record["vocab"])
         model = build_dialogue_model(record["class"], dict(record["kwargs"]))
-        model.load_state_dict(ck.model)
+        model.load_state_dict(state)
         layout = {"model": str(record["model"]), "max_turns": int(record["max_turns"]),
                   "max_len": int(record["max_len"])}
     except (KeyError, TypeError, ValueError) as e:  # ConfigError/ShapeError are ValueErrors: weights that do not fit

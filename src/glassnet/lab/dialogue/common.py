@@ -225,12 +225,14 @@ def conversation_lines(corpus: DialogueCorpus, indices, replies: dict[str, list[
     return lines
 
 
-def save_dialogue_model(out_dir, name: str, model: HRED, args: dict[str, Any], vocab: Vocabulary) -> list[str]:
-    """Write ``<out_dir>/<name>.npz`` (the state dict) and ``<name>.json`` (class, arguments, vocabulary).
+def save_dialogue_model(out_dir, name: str, model: HRED, args: dict[str, Any], vocab: Vocabulary,
+                        max_turns: int | None = None, max_len: int | None = None) -> list[str]:
+    """Write ``<out_dir>/<name>.npz`` (the state dict) and ``<name>.json`` (class, arguments, vocabulary, layout).
 
     Rebuild with ``cls(**meta["args"])`` (``cls`` = ``HRED`` or ``VHRED`` from ``meta["model"]``), then
-    ``load_state_dict(glassnet.load(npz))``; ``meta["vocab"]`` is the id -> token list. Nothing is written when
-    ``out_dir`` is None. Returns the file names written.
+    ``load_state_dict(glassnet.load(npz))``; ``meta["vocab"]`` is the id -> token list, ``meta["max_turns"]`` and
+    ``meta["max_len"]`` the context layout (U, L) it was trained on. ``glassnet chat <name>.npz`` reads the pair.
+    Nothing is written when ``out_dir`` is None. Returns the file names written.
     """
     if out_dir is None:
         return []
@@ -238,6 +240,7 @@ def save_dialogue_model(out_dir, name: str, model: HRED, args: dict[str, Any], v
     from glassnet.train import save
 
     save(model, out_dir / f"{name}.npz")
-    atomic_write_json(out_dir / f"{name}.json", {"model": type(model).__name__, "args": args,
-                                                 "vocab": list(vocab.itos), "state_dict": f"{name}.npz"})
+    meta = {"model": type(model).__name__, "args": args, "vocab": list(vocab.itos), "state_dict": f"{name}.npz"}
+    meta.update({k: v for k, v in (("max_turns", max_turns), ("max_len", max_len)) if v is not None})
+    atomic_write_json(out_dir / f"{name}.json", meta)
     return [f"{name}.npz", f"{name}.json"]

@@ -99,7 +99,8 @@ class HREDContext(Experiment):
                     desc=m)
                 out["replies"] = generate_replies(model, dev_corpus, np.random.default_rng(reply_seq),
                                                   max_len=config.reply_len, indices=picks)
-                out["files"] = save_dialogue_model(ctx.out_dir, m, model, args, splits.vocab)
+                out["files"] = save_dialogue_model(ctx.out_dir, m, model, args, splits.vocab,
+                                                   max_turns=views[m], max_len=config.max_len)
                 return out
 
             results[m] = ctx.unit(m, train)

@@ -128,7 +128,8 @@ class VHREDDiversity(Experiment):
                            mean_length=mean_length(replies), generic_share=generic_response_share(replies, 10),
                            distinct_replies=len({tuple(r) for r in replies}),
                            samples=[replies[i] for i in picks.tolist()])
-                out["files"] = save_dialogue_model(ctx.out_dir, m, model, args, splits.vocab)
+                out["files"] = save_dialogue_model(ctx.out_dir, m, model, args, splits.vocab,
+                                                   max_turns=config.max_turns, max_len=config.max_len)
                 return out
 
             results[m] = ctx.unit(m, fit)
