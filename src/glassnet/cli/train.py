@@ -258,6 +258,24 @@ _FIXED_ON_RESUME = ("data", "data_dir", "batch_size", "lr", "optimizer", "hidden
                     "val_fraction", "patience", "schedule")
 
 
+def check_resume_options(ctx: click.Context, model: str, config: dict[str, Any], saved: dict[str, Any],
+                         keys: tuple[str, ...], shown: dict[str, Any] | None = None) -> None:
+    """Refuse a ``--resume`` whose MODEL, or any of ``keys`` given on the command line, differs from ``saved``.
+
+    ``shown``: the values to quote in the error (default ``config``'s).
+
+    Raises:
+        ConfigError: naming the first option that differs and both values.
+    """
+    if saved.get("model", model) != model:
+        raise ConfigError(f"--resume: MODEL {model!r} differs from the checkpoint's {saved.get('model')!r}")
+    for key in keys:
+        explicit = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
+        if explicit and config[key] != saved.get(key):
+            raise ConfigError(f"--resume: --{key.replace('_', '-')} {(shown or config)[key]!r} differs from the "
+                              f"checkpoint's {saved.get(key)!r}")
+
+
 def _check_resume(ctx: click.Context, out: Path, model: str, config: dict[str, Any], epochs: int | None,
                   world: Any) -> dict[str, Any]:
     """The run's config for ``--resume``: the checkpoint's, with ``--epochs`` if given.
@@ -271,13 +289,7 @@ def _check_resume(ctx: click.Context, out: Path, model: str, config: dict[str, A
 
     checkpoint = load_checkpoint(out / CHECKPOINT)
     saved = checkpoint.config
-    if saved.get("model", model) != model:
-        raise ConfigError(f"--resume: MODEL {model!r} differs from the checkpoint's {saved.get('model')!r}")
-    for key in _FIXED_ON_RESUME:
-        explicit = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
-        if explicit and config[key] != saved.get(key):
-            raise ConfigError(f"--resume: --{key.replace('_', '-')} {config[key]!r} differs from the "
-                              f"checkpoint's {saved.get(key)!r}")
+    check_resume_options(ctx, model, config, saved, _FIXED_ON_RESUME)
     ranks, saved_ranks = (world.size if world is not None else 1), saved.get("world_size", 1)
     if saved_ranks != ranks:  # the global batch, the data order and every rank's dropout stream depend on it
         raise ConfigError(f"--resume: the checkpoint was written by a run on {saved_ranks} rank(s), this run has "

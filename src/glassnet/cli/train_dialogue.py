@@ -408,16 +408,11 @@ def dialogue_train_command(ctx: click.Context, model, out, resume, threads, quie
     if config["word_dropout"] is None:
         config["word_dropout"] = _WORD_DROPOUT[model]
     if resume:
+        from glassnet.cli.train import check_resume_options
         from glassnet.train import load_checkpoint
 
         saved = load_checkpoint(out / CHECKPOINT).config
-        if saved.get("model", model) != model:
-            raise ConfigError(f"--resume: MODEL {model!r} differs from the checkpoint's {saved.get('model')!r}")
-        for key in _FIXED_ON_RESUME:
-            explicit = ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
-            if explicit and config[key] != saved.get(key):
-                raise ConfigError(f"--resume: --{key.replace('_', '-')} {options[key]!r} differs from the "
-                                  f"checkpoint's {saved.get(key)!r}")
+        check_resume_options(ctx, model, config, saved, _FIXED_ON_RESUME, shown=options)
         given = {k: config[k] for k in ("steps", "epochs")
                  if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
         config = {**saved, **given, **({"steps": None} if "epochs" in given and "steps" not in given else {})}
