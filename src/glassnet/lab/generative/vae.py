@@ -67,6 +67,8 @@ class VAEExperiment(Experiment):
     def run(self, config, ctx):
         data = load_flat_mnist(ctx.data_dir, config.n_train, config.n_test)
         x_train, x_test = data["x_train"], data["x_test"]
+        # the interpolation's ends: the first test digit and the first one of another class
+        ends = [0, int(np.flatnonzero(data["y_test"] != data["y_test"][0])[0])]
         rows, pictures = [], {}
         for z in config.zs:
             init_seq, train_seq, eval_seq = ctx.spawn_seeds(3)
@@ -81,8 +83,13 @@ class VAEExperiment(Experiment):
                 elbo_sub = _neg_elbo(model, x_test[:config.iwae_images], gen)
                 with no_grad():
                     recon = F.sigmoid(model.decode(model.encode(x_test[:8])[0])).data
+                    # decode the straight line between the two digits' posterior means μ(x_a), μ(x_b)
+                    mu = model.encode(x_test[ends])[0].data  # (2, z)
+                    t = np.linspace(0.0, 1.0, 10, dtype=np.float32)[:, None]
+                    between = F.sigmoid(model.decode((1 - t) * mu[0] + t * mu[1])).data  # (10, 784)
                 out = {"z": z, "curve": curve, "neg_elbo": elbo, "iwae_nll": nll, "neg_elbo_subset": elbo_sub,
-                       "samples": model.sample(16, gen).round(3).tolist(), "recon": recon.round(3).tolist()}
+                       "samples": model.sample(16, gen).round(3).tolist(), "recon": recon.round(3).tolist(),
+                       "interpolation": between.round(3).tolist()}
                 if z == 2:  # the 2-D latent manifold: decode a grid of Gaussian quantiles
                     from scipy.stats import norm
 
@@ -117,7 +124,7 @@ class VAEExperiment(Experiment):
 
     @staticmethod
     def _plots(ctx, pictures, x_test):
-        fig, axes = ctx.figure(1, 3, size=(13, 4.6), squeeze=False)
+        fig, axes = ctx.figure(1, 4, size=(17, 4.6), squeeze=False)
         top = max(pictures)
         axes[0][0].imshow(_grid(np.asarray(pictures[top]["samples"]), 4, 4), cmap="gray")
         axes[0][0].set_title(f"samples from the prior, z = {top}")
@@ -127,6 +134,9 @@ class VAEExperiment(Experiment):
         if 2 in pictures and "manifold" in pictures[2]:
             axes[0][2].imshow(_grid(np.asarray(pictures[2]["manifold"]), 10, 10), cmap="gray")
             axes[0][2].set_title("z = 2: the decoded latent grid (Gaussian quantiles)")
+        if "interpolation" in pictures[top]:
+            axes[0][3].imshow(_grid(np.asarray(pictures[top]["interpolation"]), 2, 5), cmap="gray")
+            axes[0][3].set_title(f"decoded (1 - t)·μ_a + t·μ_b, t = 0 … 1, z = {top}")
         for ax in axes[0]:
             ax.axis("off")
         ctx.savefig(fig, "samples")
