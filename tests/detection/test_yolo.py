@@ -316,3 +316,20 @@ def test_parity_with_torch_loss_and_gradient():
     (loss * upstream).backward()
     assert loss.item() == pytest.approx(ref.item(), rel=1e-12)
     np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=0, atol=1e-10)
+
+
+def test_boxes_outside_the_image_are_clipped_or_dropped():
+    """Clipped to the image first (darknet's correct_boxes): no negative cell index, no offset outside [0, 1)."""
+    from glassnet.detection import encode_targets
+
+    boxes = [np.array([[-20.0, 5.0, -4.0, 20.0],  # wholly left of the image: dropped
+                       [-40.0, -40.0, -20.0, -20.0],  # wholly above-left: dropped
+                       [40.0, 40.0, 60.0, 60.0],  # wholly right-below of a 32-pixel image: dropped
+                       [-8.0, 0.0, 8.0, 10.0]])]  # half outside: its visible part (0, 0, 8, 10)
+    t = encode_targets(boxes, [np.array([0, 1, 2, 1])], 3, 3, 32)
+    assert t[..., 4].sum() == 1.0
+    row, col = np.argwhere(t[0, :, :, 4])[0]
+    assert (row, col) == (0, 0)
+    np.testing.assert_allclose(t[0, 0, 0, :6], [3 * 4 / 32, 3 * 5 / 32, 8 / 32, 10 / 32, 1.0, 0.0])
+    assert t[0, 0, 0, 6] == 1.0  # class 1
+    assert ((t[..., :2] >= 0) & (t[..., :2] < 1)).all()

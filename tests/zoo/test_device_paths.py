@@ -13,6 +13,7 @@ import pytest
 from glassnet import functional as F
 from glassnet import nn
 from glassnet.backend import get_array_module, to_device, to_numpy
+from glassnet.detection import encode_targets, yolo_v1_loss
 from glassnet.optim import Adam
 from glassnet.testing.fake_device import fake_device, guard
 from glassnet.train import train_step
@@ -31,6 +32,7 @@ from glassnet.zoo import (
     MLPGenerator,
     Seq2Seq,
     Word2Vec,
+    YOLOv1,
     discriminator_loss,
     generator_loss,
 )
@@ -83,6 +85,9 @@ class _TinyImageNetBlocks(nn.Module):  # the blocks of GoogLeNet and the torchvi
         return self.fc(F.mean(h, axis=(2, 3)))  # (N, 3)
 
 
+YOLO_TARGETS = encode_targets([np.array([[1.0, 2.0, 9.0, 12.0], [10.0, 10.0, 15.0, 14.0]]), np.zeros((0, 4))],
+                              [np.array([2, 0]), np.zeros(0, np.int64)], 4, 3, 16)
+
 # name -> (model, host inputs, loss(model, *inputs))
 MODELS = {
     "mlp": (lambda: MLP([784, 8, 3], dropout=0.5, rng=0), (IMAGES, np.array([0, 2])),
@@ -115,6 +120,10 @@ MODELS = {
                   lambda m, x, z: discriminator_loss(m[1], m[0], x, z)),
     "mlp_gan_g": (lambda: (MLPGenerator(6, (8,), rng=0), MLPDiscriminator((8,), rng=1)), (Z,),
                   lambda m, z: generator_loss(m[1], m[0], z)),
+    # YOLO v1: host targets (encode_targets) go to the device inside the loss; the responsible-box choice too
+    "yolo_v1": (lambda: YOLOv1(1, 16, B=2, C=3, widths=(4, 8, 8), rng=0),
+                (R.random((2, 1, 16, 16)).astype(np.float32),),
+                lambda m, x: yolo_v1_loss(m(x), YOLO_TARGETS, 4, 2, 3).total),
 }
 
 

@@ -35,8 +35,9 @@ import numpy as np
 
 import glassnet.functional as F
 from glassnet.autograd import Tensor
+from glassnet.backend import get_array_module, to_numpy
 from glassnet.checks import check_number, check_size
-from glassnet.detection.boxes import _as_boxes, box_iou
+from glassnet.detection.boxes import _as_boxes
 from glassnet.detection.nms import batched_nms
 from glassnet.errors import DataError, DTypeError, ShapeError
 
@@ -67,8 +68,9 @@ def encode_targets(boxes, classes, S: int, C: int, image_size) -> np.ndarray:
     object is all zeros. As darknet's ``fill_truth_region``: a cell holds at most one object -- the first
     box of the image that falls in it wins and later ones in the same cell are dropped (darknet shuffles
     the boxes first; shuffle them yourself for that) -- and a box narrower or lower than
-    :data:`MIN_BOX_SIZE` of the image is dropped. A centre on or beyond the right or bottom edge goes to the
-    last row or column.
+    :data:`MIN_BOX_SIZE` of the image is dropped. Boxes are first clipped to the image, as darknet's
+    ``correct_boxes`` does, so a box partly outside keeps its visible part and one wholly outside is dropped
+    (it has no width left); a centre on the right or bottom edge goes to the last row or column.
 
     Args:
         boxes: N arrays ``(n_i, 4)``, ``xyxy`` pixels (n_i may be 0).
@@ -101,6 +103,8 @@ def encode_targets(boxes, classes, S: int, C: int, image_size) -> np.ndarray:
         if k.size and (k.min() < 0 or k.max() >= C):
             raise DataError(f"{owner}: classes[{n}] must lie in [0, {C}), got {k.tolist()}")
         for (x1, y1, x2, y2), cls in zip(b, k):
+            x1, x2 = min(max(x1, 0.0), W), min(max(x2, 0.0), W)  # clipped to the image (darknet's correct_boxes)
+            y1, y2 = min(max(y1, 0.0), H), min(max(y2, 0.0), H)
             w, h = (x2 - x1) / W, (y2 - y1) / H
             if w < MIN_BOX_SIZE or h < MIN_BOX_SIZE:
                 continue
@@ -119,10 +123,10 @@ def _check_grid(pred, targets, S: int, B: int, C: int, owner: str):
     if len(shape) != 4 or shape[1:] != (S, S, B * 5 + C):
         raise ShapeError(f"{owner}: pred must be (N, S, S, B*5 + C) = (N, {S}, {S}, {B * 5 + C}), got {shape}")
     if targets is not None:
-        t = np.asarray(targets)
-        if t.shape != (shape[0], S, S, 5 + C):
+        t_shape = tuple(targets.shape) if hasattr(targets, "shape") else np.shape(targets)
+        if t_shape != (shape[0], S, S, 5 + C):
             raise ShapeError(f"{owner}: targets must be (N, S, S, 5 + C) = ({shape[0]}, {S}, {S}, {5 + C}) as "
-                             f"encode_targets returns, got {t.shape}")
+                             f"encode_targets returns, got {t_shape}")
     return S, B, C
 
 
@@ -148,20 +152,35 @@ def responsible_predictors(pred, targets, S: int, B: int, C: int) -> tuple[np.nd
         DataError: a non-finite predicted box.
     """
     S, B, C = _check_grid(pred, targets, S, B, C, "responsible_predictors")
-    p = np.asarray(pred.data if isinstance(pred, Tensor) else pred, dtype=np.float64)
-    t = np.asarray(targets, dtype=np.float64)
+    p = pred.data if isinstance(pred, Tensor) else pred
+    xp = get_array_module(p)  # on a device the choice is made there: nothing goes to the host in a step
+    p = xp.asarray(p, dtype=np.float64)
+    t = xp.asarray(targets, dtype=np.float64)
     box = p[..., :B * 5].reshape(p.shape[:3] + (B, 5))  # (N, S, S, B, 5)
     # image-share units; both boxes are placed from the same cell corner, which IoU and rmse do not see
-    out = np.stack([box[..., 0] / S, box[..., 1] / S, box[..., 2] ** 2, box[..., 3] ** 2], axis=-1)  # (N,S,S,B,4)
-    truth = np.stack([t[..., 0] / S, t[..., 1] / S, t[..., 2], t[..., 3]], axis=-1)[..., None, :]  # (N,S,S,1,4)
-    if not np.isfinite(out).all():
+    out = xp.stack([box[..., 0] / S, box[..., 1] / S, box[..., 2] ** 2, box[..., 3] ** 2], axis=-1)  # (N,S,S,B,4)
+    truth = xp.stack([t[..., 0] / S, t[..., 1] / S, t[..., 2], t[..., 3]], axis=-1)[..., None, :]  # (N,S,S,1,4)
+    if not bool(xp.isfinite(out).all()):
         raise DataError("responsible_predictors: pred holds a non-finite box coordinate")
     obj = t[..., 4] > 0  # (N, S, S)
-    iou = box_iou(out, truth, fmt="cxcywh", pairwise=False) * obj[..., None]  # (N, S, S, B)
-    rmse = np.sqrt(((out - truth) ** 2).sum(axis=-1))  # (N, S, S, B)
-    best = np.where(iou.max(axis=-1) > 0, iou.argmax(axis=-1), rmse.argmin(axis=-1))  # (N, S, S)
-    responsible = (np.arange(B) == best[..., None]) & obj[..., None]  # (N, S, S, B)
+    iou = _iou_cxcywh(xp, out, truth) * obj[..., None]  # (N, S, S, B)
+    rmse = xp.sqrt(((out - truth) ** 2).sum(axis=-1))  # (N, S, S, B)
+    best = xp.where(iou.max(axis=-1) > 0, iou.argmax(axis=-1), rmse.argmin(axis=-1))  # (N, S, S)
+    responsible = (xp.arange(B) == best[..., None]) & obj[..., None]  # (N, S, S, B)
     return responsible, iou
+
+
+def _iou_cxcywh(xp, a, b):
+    """IoU of ``cxcywh`` boxes broadcast elementwise, in any array module (:func:`box_iou`'s rule: 0 for no union)."""
+    ax1, ay1, ax2, ay2 = a[..., 0] - a[..., 2] / 2, a[..., 1] - a[..., 3] / 2, a[..., 0] + a[..., 2] / 2, \
+        a[..., 1] + a[..., 3] / 2
+    bx1, by1, bx2, by2 = b[..., 0] - b[..., 2] / 2, b[..., 1] - b[..., 3] / 2, b[..., 0] + b[..., 2] / 2, \
+        b[..., 1] + b[..., 3] / 2
+    iw = xp.clip(xp.minimum(ax2, bx2) - xp.maximum(ax1, bx1), 0, None)
+    ih = xp.clip(xp.minimum(ay2, by2) - xp.maximum(ay1, by1), 0, None)
+    inter = iw * ih
+    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
+    return xp.where(union > 0, inter / xp.where(union > 0, union, 1), 0)
 
 
 class YOLOLoss(NamedTuple):
@@ -220,12 +239,13 @@ def yolo_v1_loss(pred, targets, S: int, B: int, C: int, lambda_coord: float = 5.
     """
     owner = "yolo_v1_loss"
     if not isinstance(pred, Tensor):
-        pred = Tensor(np.asarray(pred))
+        pred = Tensor(pred if hasattr(pred, "shape") else np.asarray(pred))
     S, B, C = _check_grid(pred, targets, S, B, C, owner)
     lambda_coord = check_number(lambda_coord, "lambda_coord", owner, min=0.0)
     lambda_noobj = check_number(lambda_noobj, "lambda_noobj", owner, min=0.0)
     dtype = pred.data.dtype
-    t = np.asarray(targets).astype(dtype)
+    xp = get_array_module(pred.data)
+    t = xp.asarray(targets, dtype=dtype)  # host targets go to pred's device once
     responsible, iou = responsible_predictors(pred, t, S, B, C)
     one_obj = responsible.astype(dtype)  # 1^obj_ij (N, S, S, B)
     cell_obj = t[..., 4:5]  # 1^obj_i (N, S, S, 1)
@@ -235,7 +255,7 @@ def yolo_v1_loss(pred, targets, S: int, B: int, C: int, lambda_coord: float = 5.
     x, y, sqrt_w, sqrt_h, c = (box[..., k] for k in range(5))  # each (N, S, S, B)
     p = pred[..., B * 5:]  # (N, S, S, C)
     tx, ty = t[..., 0:1], t[..., 1:2]  # (N, S, S, 1), broadcast over the B predictors
-    sqrt_tw, sqrt_th = np.sqrt(t[..., 2:3]), np.sqrt(t[..., 3:4])
+    sqrt_tw, sqrt_th = xp.sqrt(t[..., 2:3]), xp.sqrt(t[..., 3:4])
     per_image = max(n, 1)  # an empty batch gives 0, not NaN
 
     coord_xy = F.sum(one_obj * ((x - tx) ** 2 + (y - ty) ** 2)) * (lambda_coord / per_image)
@@ -279,7 +299,7 @@ def decode_predictions(pred, S: int, B: int, C: int, score_threshold: float = 0.
     score_threshold = check_number(score_threshold, "score_threshold", owner, min=0.0)
     iou_threshold = check_number(iou_threshold, "iou_threshold", owner, min=0.0, max=1.0)
     H, W = _image_size(image_size, owner)
-    p = np.asarray(pred.data if isinstance(pred, Tensor) else pred, dtype=np.float64)
+    p = np.asarray(to_numpy(pred.data if isinstance(pred, Tensor) else pred), dtype=np.float64)  # NMS on the host
     box = p[..., :B * 5].reshape(p.shape[:3] + (B, 5))  # (N, S, S, B, 5)
     col = np.arange(S)[None, None, :, None]  # broadcast over (N, S rows, S cols, B)
     row = np.arange(S)[None, :, None, None]
