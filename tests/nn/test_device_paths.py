@@ -175,3 +175,22 @@ def test_tensor_tolist_and_numpy_take_the_explicit_path():
     with guard():
         assert t.tolist() == [[1.0, 2.0]] and type(t.numpy()) is np.ndarray and t.sum().item() == 3.0
         assert "DeviceArray" in repr(t)
+
+
+@pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
+def test_to_moves_and_casts_a_stateful_layers_carried_state(cell):
+    """The carried h (and c) follows Module.to: a dtype cast and a device move, then back to the host."""
+    layer = getattr(nn, cell)(3, 4, stateful=True, rng=0)
+    x = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
+    layer(x)
+    layer.to(np.float64)
+    assert all(s.data.dtype == np.float64 for s in layer._state)
+    out64 = layer(x.astype(np.float64))[0]
+    assert out64.dtype == np.float64
+    layer.to(fake_device)
+    with guard():
+        layer(fake_device.asarray(x.astype(np.float64)))
+        assert all(get_array_module(s.data) is fake_device for s in layer._state)
+    layer.to("cpu")
+    assert all(get_array_module(s.data) is np for s in layer._state)
+    layer(x.astype(np.float64))

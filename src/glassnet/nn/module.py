@@ -355,7 +355,8 @@ class Module:
             target: ``numpy.float32`` / ``numpy.float64`` (or their names), or a
                 device: ``"cpu"``, ``"cuda"`` (CuPy) or an array module registered with
                 :func:`glassnet.backend.register_array_module` (the test-only fake device).
-                Integer buffers keep their dtype.
+                Integer buffers keep their dtype. A stateful recurrent layer's carried state moves
+                (and is cast) with the weights.
 
         Raises:
             ConfigError: for any other dtype or device ('cuda' needs CuPy: the message says so).
@@ -380,6 +381,10 @@ class Module:
                 p.grad = convert(p.grad)
         for _, b, owner, attr in self._named_registered("_buffers", ""):
             owner.__dict__["_buffers"][attr] = convert(b)
+        for m in self.modules():  # state that is neither a parameter nor a buffer (a stateful RNN's carried h, c)
+            hook = getattr(m, "_convert_state", None)
+            if hook is not None:
+                hook(convert)
         return self
 
     # --------------------------------------------------------------------- repr

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from glassnet import functional as F
-from glassnet.autograd import as_tensor
+from glassnet.autograd import Tensor, as_tensor
 from glassnet.backend import to_numpy
 from glassnet.checks import as_generator, check_int, check_number, check_size
 from glassnet.errors import ConfigError, ShapeError
@@ -144,6 +144,11 @@ class _Recurrent(Module):
         if self.stateful:  # truncated BPTT: carry the values, cut the graph
             self._state = tuple(s.detach() for s in new_state)
         return layer_input, (new_state if self.has_cell else new_state[0])
+
+    def _convert_state(self, convert) -> None:
+        """``Module.to``'s hook: the carried state (stateful) goes where the weights go, detached as before."""
+        if self._state is not None:
+            self._state = tuple(Tensor(convert(s.data)) for s in self._state)
 
     def _check_state(self, state, N: int) -> tuple:
         name, H = type(self).__name__, self.hidden_size
