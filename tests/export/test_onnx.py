@@ -163,6 +163,15 @@ def test_refusals_name_the_module(tmp_path):
         export_onnx(nn.Sequential(nn.AdaptiveAvgPool2d((2, 2))), tmp_path / "bad.onnx", x,
                     dynamic_axes={0: "N", 2: "H", 3: "W"})
     assert not (tmp_path / "bad.onnx").exists()
+    with pytest.raises(ConfigError, match=r"shape inference rejects the graph for example_input of shape \(1, 5\)"):
+        export_onnx(MLP([4, 3], rng=0), tmp_path / "bad.onnx", np.zeros((1, 5), np.float32))  # 5 features, not 4
+    stateful = nn.LSTM(3, 4, stateful=True, rng=0)
+    stateful(np.zeros((1, 2, 3), np.float32))
+    with pytest.raises(ConfigError, match="carries a state from its last call"):
+        export_onnx(stateful, tmp_path / "bad.onnx", np.zeros((1, 2, 3), np.float32))
+    stateful.reset_state()
+    export_onnx(stateful, tmp_path / "reset.onnx", np.zeros((1, 2, 3), np.float32))
+    assert not (tmp_path / "bad.onnx").exists()
     with pytest.raises(ConfigError, match="example_input must be an array of float32"):
         export_onnx(nn.ReLU(), tmp_path / "bad.onnx", np.zeros(3, dtype=np.float16))
 

@@ -53,7 +53,9 @@ Recurrent repacking. Ours: ``W_x (D, G·H)``, ``W_h (H, G·H)`` with gate blocks
 
 (``W.T[blocks]`` is the row blocks of the transpose, ``H`` rows each, in the listed order.) The exported
 recurrent models start from a zero state and return ``(output, h_n[, c_n])``; a ``stateful`` carried state is
-not exported, nor ``lengths``.
+not exported, nor ``lengths``: a stateful layer that carries a state is refused (``reset_state()`` first).
+onnxruntime's CPU provider runs the recurrent ops in float32 only: export float64 recurrent models after
+``model.to(numpy.float32)``.
 """
 
 from __future__ import annotations
@@ -298,6 +300,9 @@ def _recurrent_weights(m: nn.Module, layer: int, direction: int) -> tuple[np.nda
 
 @_emits(nn.RNN, nn.LSTM, nn.GRU)
 def _recurrent(g, m, x, where):
+    if getattr(m, "_state", None) is not None:
+        raise _unsupported(where, m, "it carries a state from its last call (stateful), which the exported graph "
+                                     "would not start from; call reset_state() first")
     op, dirs = type(m).__name__, m.num_directions
     attrs: dict[str, Any] = {"hidden_size": int(m.hidden_size),
                              "direction": "bidirectional" if m.bidirectional else "forward"}
@@ -475,7 +480,13 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, example_input: Any,
                                    producer_name="glassnet")
     proto.ir_version = min(proto.ir_version, 8)  # IR 8 is what opset 17 came with: older runtimes read it
     # the outputs' types and shapes (dynamic axes symbolic) are ONNX's own shape inference, checked strictly
-    inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    except onnx.shape_inference.InferenceError as e:  # e.g. an example_input of the wrong shape or dtype
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(f"export_onnx: ONNX shape inference rejects the graph for example_input of shape "
+                          f"{tuple(np.shape(x))} and dtype {np.asarray(x).dtype} (does it match the model's "
+                          f"input and weights' dtype?): {first}") from None
     known = {v.name: v for v in inferred.graph.value_info}
     for out, inner in zip(proto.graph.output, outs):  # each output is an Identity of an inferred inner value
         out.type.CopyFrom(known[inner].type)
