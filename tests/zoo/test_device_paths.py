@@ -209,3 +209,15 @@ def test_decoding_and_sampling_on_the_fake_device_equal_the_host(name):
     with guard():
         device = INFERENCE[name](fake_device)
     _same(device, host)
+
+
+def test_word2vec_on_the_device_takes_host_ids():
+    """As F.embedding, HRED and Seq2Seq do: host id arrays go to the weights' device inside the op."""
+    host = Word2Vec(9, 4, "skipgram", rng=0)
+    loss_host = float(host(*W2V).data)
+    model = Word2Vec(9, 4, "skipgram", rng=0).to(fake_device)
+    with guard():
+        loss = model(*W2V)  # host targets, contexts and negatives
+        loss.backward()
+        assert all(get_array_module(p.grad) is fake_device for p in model.parameters() if p.grad is not None)
+    assert float(loss.data) == pytest.approx(loss_host, rel=1e-6)

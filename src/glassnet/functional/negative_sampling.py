@@ -52,7 +52,8 @@ class NegativeSamplingLoss(Function):
 
     def forward(self, h, W, targets, negatives):
         xp = self.xp
-        idx = xp.concatenate([targets[:, None], negatives], axis=1)  # (N, 1+k): the target first
+        # host ids (as embedding takes them) go to W's device first
+        idx = xp.concatenate([xp.asarray(targets)[:, None], xp.asarray(negatives)], axis=1)  # (N, 1+k): target first
         rows = W[idx]  # (N, 1+k, E)
         s = negative_sampling_scores(h, rows)  # (N, 1+k)
         self.W_shape = W.shape
