@@ -162,6 +162,9 @@ def test_cli_metrics_hold_the_mean_over_every_ranks_samples(cli_runs):
         assert record["loss"] == pytest.approx((t0[0] + t1[0]) / (t0[1] + t1[1]), rel=1e-12)
         assert record["accuracy"] == pytest.approx((t0[2] + t1[2]) / (t0[3] + t1[3]), rel=1e-12)
         assert record["loss"] != pytest.approx(t0[0] / t0[1], rel=1e-9)  # rank 0's own share differs
+    metrics = json.loads((whole / "metrics.json").read_text())
+    # 2 ranks x 16 = 32 a step; the incomplete last global batch is dropped, and metrics.json says how many
+    assert metrics["train_samples_per_epoch"] == (metrics["n_train"] // 32) * 32 == 40 * 32 < metrics["n_train"]
 
 
 def test_cli_resume_on_the_same_ranks_continues_exactly(cli_runs):

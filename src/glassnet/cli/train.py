@@ -184,6 +184,14 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
 
         train_loader = DistributedLoader(train_set, batch_size=config["batch_size"], shuffle=True,
                                          rng=np.random.default_rng(loader_seed), world=world)
+    n_train = len(data["y_train"])
+    global_batch = config["batch_size"] * (1 if world is None else world.size)
+    # R ranks drop an epoch's incomplete last global batch (DistributedLoader): say how much, once
+    used = n_train if world is None else (n_train // global_batch) * global_batch
+    if used < n_train and main:
+        echo(f"note: {world.size} ranks x --batch-size {config['batch_size']} = global batch {global_batch}: each "
+             f"epoch trains on {used} of the {n_train} training samples (a new random {used} every epoch; the "
+             "incomplete last global batch is dropped)")
     val_loader = DataLoader(ArrayDataset(data["x_val"], data["y_val"]), batch_size=512)
     test_loader = DataLoader(ArrayDataset(data["x_test"], data["y_test"]), batch_size=512)
     if resume:
@@ -203,7 +211,8 @@ def run_training(config: dict[str, Any], out: str | Path, resume: bool = False, 
     metrics = {
         "model": config["model"], "data": config["data"], "seed": config["seed"], "config": config,
         "sizes": sizes, "num_parameters": model.num_parameters(),
-        "n_train": len(data["y_train"]), "n_val": len(data["y_val"]), "n_test": len(data["y_test"]),
+        "n_train": n_train, "n_val": len(data["y_val"]), "n_test": len(data["y_test"]),
+        "train_samples_per_epoch": used,
         "epochs_completed": trainer.epoch, "steps": trainer.step,
         "stopped_early": bool(trainer.stop_training),
         "test_accuracy": test["accuracy"], "test_loss": test["loss"],
@@ -342,7 +351,8 @@ def _check_resume(ctx: click.Context, out: Path, model: str, config: dict[str, A
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--distributed", is_flag=True,
               help="Data-parallel over the ranks of `mpiexec -n R` (needs glassnet[mpi]): --batch-size per rank, "
-                   "rank 0 writes the files, --resume needs the same R.")
+                   "rank 0 writes the files, --resume needs the same R; each epoch drops the incomplete last "
+                   "global batch (R x --batch-size), as one process with drop_last would.")
 @click.option("--folds", type=click.IntRange(min=2), default=None,
               help="K-fold cross-validation: K models, each trained on K-1 stratified folds of the training data "
                    "and validated on the other; prints each fold's scores and their soft-vote ensemble's test "
