@@ -142,6 +142,7 @@ def test_errors_are_one_line(hred, tmp_path):
     save_checkpoint(tmp_path / "mlp.npz", Checkpoint(model={"w": np.zeros(2)}, config={"model": "mlp"}))
     assert_one_line_error(chat(tmp_path / "mlp.npz"), "is a checkpoint of 'mlp', not of a dialogue model")
     assert_one_line_error(chat(hred, "--top-k", "100000"), "--top-k must be at most the vocabulary size")
+    assert_one_line_error(chat(hred, "--method", "beam", "--beam", "100000"), "--beam must be at most the vocab")
     assert_one_line_error(chat(hred, "--method", "nucleus"), "Invalid value for '--method'")
     assert_one_line_error(chat(hred, "--turns", "0"), "Invalid value for '--turns'")
 

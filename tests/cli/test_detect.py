@@ -84,3 +84,15 @@ def test_bad_input_is_one_line(tmp_path):
     assert_one_line_error(invoke(["detect", str(ck), str(junk), "--out", str(tmp_path / "o")]),
                           "cannot read image")
     assert_one_line_error(invoke(["detect", str(ck), str(image), "--iou-threshold", "2"]), "iou-threshold")
+
+
+def test_inputs_with_one_name_get_their_own_drawings(tmp_path):
+    ck = write_checkpoint(tmp_path / "yolo.npz", tiny_model())
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = write_png(tmp_path / "a" / "x.png"), write_png(tmp_path / "b" / "x.png", light=True)
+    result = invoke(["detect", str(ck), str(first), str(second), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x-2.png", "x.png"]
+    assert f"{second}: drawn to x-2.png" in result.output
+    assert_one_line_error(invoke(["detect", str(ck), str(first), "--score-threshold", "1.5"]), "--score-threshold")

@@ -119,6 +119,8 @@ def chat_command(checkpoint, method, beam, temperature, top_k, max_len, turns, s
     model, vocab, layout = load_dialogue_model(checkpoint)
     if top_k is not None and top_k > len(vocab):
         raise ConfigError(f"--top-k must be at most the vocabulary size {len(vocab)}, got {top_k}")
+    if method == "beam" and beam > len(vocab):  # a wider beam holds nothing more, and costs beam x V per step
+        raise ConfigError(f"--beam must be at most the vocabulary size {len(vocab)}, got {beam}")
     conversation = Conversation(model, vocab, window=turns or layout["max_turns"], turn_len=layout["max_len"],
                                 rng=seed, method=method, max_len=max_len, temperature=temperature, top_k=top_k,
                                 beam=beam)

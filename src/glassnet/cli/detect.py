@@ -101,7 +101,7 @@ def read_scene(path: str | Path, channels: int, size: int) -> tuple[np.ndarray, 
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="detections", show_default=True,
               help="Folder for the images with their boxes drawn (PNG, one per input).")
-@click.option("--score-threshold", type=click.FloatRange(0, None), default=0.2, show_default=True,
+@click.option("--score-threshold", type=click.FloatRange(0, 1), default=0.2, show_default=True,
               help="Smallest class-specific score (confidence x class score) shown.")
 @click.option("--iou-threshold", type=click.FloatRange(0, 1), default=0.45, show_default=True,
               help="Non-maximum suppression: a box overlapping a better one of its class by more is dropped.")
@@ -111,7 +111,8 @@ def detect_command(checkpoint: str, images: tuple[str, ...], out_dir: str, score
 
     CHECKPOINT is the yolo.npz of 'glassnet lab yolo' (or a .safetensors of the model with its YOLO
     metadata). Prints one line per detection, 'IMAGE: CLASS SCORE x1 y1 x2 y2' (pixels of the image as
-    given), and writes OUT/<image name>.png with the boxes and labels drawn.
+    given), and writes OUT/<image name>.png with the boxes and labels drawn (inputs whose names would give
+    the same file, such as a/x.png and b/x.jpg, get x.png, x-2.png, ... in the order given).
     """
     from glassnet import no_grad
     from glassnet.detection import decode_predictions
@@ -121,6 +122,7 @@ def detect_command(checkpoint: str, images: tuple[str, ...], out_dir: str, score
     model, names, _ = load_detector(checkpoint)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    taken: dict[str, int] = {}
     for path in images:
         x, picture, (h, w) = read_scene(path, model.in_channels, model.image_size)
         with no_grad():
@@ -133,5 +135,10 @@ def detect_command(checkpoint: str, images: tuple[str, ...], out_dir: str, score
             click.echo(f"{path}: no detection above {score_threshold}")
         fig, ax = plotting.figure(size=(4, 4 * h / w))
         draw_detections(ax, picture, boxes, found["classes"], found["scores"], names=names, title=Path(path).name)
-        plotting.save_png(fig, out / f"{Path(path).stem}.png")
+        stem = Path(path).stem
+        taken[stem] = taken.get(stem, 0) + 1
+        target = out / (f"{stem}.png" if taken[stem] == 1 else f"{stem}-{taken[stem]}.png")
+        plotting.save_png(fig, target)
+        if taken[stem] > 1:
+            click.echo(f"{path}: drawn to {target.name} ({stem}.png is an earlier input's)")
     click.echo(f"wrote {len(images)} image(s) to {out}")
