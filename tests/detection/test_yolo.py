@@ -333,3 +333,30 @@ def test_boxes_outside_the_image_are_clipped_or_dropped():
     np.testing.assert_allclose(t[0, 0, 0, :6], [3 * 4 / 32, 3 * 5 / 32, 8 / 32, 10 / 32, 1.0, 0.0])
     assert t[0, 0, 0, 6] == 1.0  # class 1
     assert ((t[..., :2] >= 0) & (t[..., :2] < 1)).all()
+
+
+def test_encode_targets_refuses_one_array_for_a_batch_and_flat_boxes():
+    from glassnet.detection import encode_targets
+    from glassnet.errors import ShapeError
+
+    one_image = np.array([[0.0, 0.0, 8.0, 8.0], [20.0, 20.0, 30.0, 30.0]])  # cells (0, 0) and (1, 1)
+    with pytest.raises(ShapeError, match=r"one array of shape \(2, 4\)"):
+        encode_targets(one_image, np.array([0, 1]), 2, 2, 32)  # read as two images before
+    with pytest.raises(ShapeError, match=r"boxes\[0\] must be \(n_i, 4\), got shape \(4,\)"):
+        encode_targets([np.array([0.0, 0.0, 8.0, 8.0])], [np.array([0])], 2, 2, 32)
+    with pytest.raises(ShapeError, match=r"classes\[0\] must be \(n_i,\)"):
+        encode_targets([one_image], [np.array([[0], [1]])], 2, 2, 32)
+    assert encode_targets([one_image], [np.array([0, 1])], 2, 2, 32)[..., 4].sum() == 2
+
+
+def test_decoded_boxes_have_area():
+    """A box clipped away by the image edge, or predicted with size 0, is not a detection."""
+    from glassnet.detection import decode_predictions
+
+    pred = np.zeros((1, 2, 2, 5 + 1))  # S = 2, B = 1, C = 1
+    pred[0, 0, 0] = [0.5, 0.5, 0.0, 0.5, 0.9, 1.0]  # zero width
+    pred[0, 1, 1] = [0.5, 0.5, 0.5, 0.5, 0.8, 1.0]  # a real box
+    found = decode_predictions(pred, 2, 1, 1, score_threshold=0.1, image_size=32)[0]
+    assert len(found["boxes"]) == 1 and found["scores"][0] == pytest.approx(0.8)
+    w = found["boxes"][:, 2] - found["boxes"][:, 0]
+    assert (w > 0).all()

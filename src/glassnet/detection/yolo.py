@@ -89,12 +89,19 @@ def encode_targets(boxes, classes, S: int, C: int, image_size) -> np.ndarray:
     owner = "encode_targets"
     S, C = check_size(S, "S", owner), check_size(C, "C", owner)
     H, W = _image_size(image_size, owner)
+    if isinstance(boxes, np.ndarray) and boxes.dtype != object:
+        raise ShapeError(f"{owner}: boxes must be a list of N per-image (n_i, 4) arrays, got one array of shape "
+                         f"{boxes.shape} (one image's boxes: pass [boxes] and [classes])")
     if len(boxes) != len(classes):
         raise ShapeError(f"{owner}: boxes and classes must have one entry per image, got {len(boxes)} and "
                          f"{len(classes)}")
     t = np.zeros((len(boxes), S, S, 5 + C))  # (N, S, S, 5 + C)
     for n, (b, k) in enumerate(zip(boxes, classes)):
+        if np.ndim(b) != 2 and np.size(b):
+            raise ShapeError(f"{owner}: boxes[{n}] must be (n_i, 4), got shape {np.shape(b)}")
         b = _as_boxes(b, f"boxes[{n}]", owner, "xyxy").reshape(-1, 4)
+        if np.ndim(k) != 1 and np.size(k):
+            raise ShapeError(f"{owner}: classes[{n}] must be (n_i,), got shape {np.shape(k)}")
         k = np.asarray(k).reshape(-1)
         if k.size and not np.issubdtype(k.dtype, np.integer):
             raise DTypeError(f"{owner}: classes[{n}] must be integers, got dtype {k.dtype}")
@@ -311,7 +318,9 @@ def decode_predictions(pred, S: int, B: int, C: int, score_threshold: float = 0.
     scores = np.maximum(box[..., 4:5], 0) * np.maximum(p[..., None, B * 5:], 0)  # (N, S, S, B, C)
     out = []
     for n in range(p.shape[0]):
-        cell_box, k = np.nonzero(scores[n].reshape(-1, C) > score_threshold)  # over the S*S*B boxes
+        # over the S*S*B boxes; a box with no area left inside the image (clipped away, or of size 0) is none
+        area = (xyxy[n, ..., 2] - xyxy[n, ..., 0]) * (xyxy[n, ..., 3] - xyxy[n, ..., 1])  # (S, S, B)
+        cell_box, k = np.nonzero((scores[n].reshape(-1, C) > score_threshold) & (area.reshape(-1, 1) > 0))
         b, s = xyxy[n].reshape(-1, 4)[cell_box], scores[n].reshape(-1, C)[cell_box, k]
         if not (np.isfinite(b).all() and np.isfinite(s).all()):
             raise DataError(f"{owner}: pred[{n}] holds a non-finite box or score")
