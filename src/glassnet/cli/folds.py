@@ -202,8 +202,8 @@ def train_folds(config: dict[str, Any], out: str | Path, folds: int, resume: boo
 
     results = []
     for j, (train_index, val_index_j) in enumerate(splits):
-        echo(f"fold {j + 1}/{folds}: train on the other folds' {len(train_index)} samples, validate on fold {j}'s "
-             f"{len(val_index_j)}")
+        echo(f"fold {j} ({j + 1} of {folds}, in fold-{j}/): train on the other folds' {len(train_index)} samples, "
+             f"validate on its own {len(val_index_j)}")
         fold_splits = {"x_train": x_pool[train_index], "y_train": y_pool[train_index],
                        "x_val": x_pool[val_index_j], "y_val": y_pool[val_index_j],
                        "x_test": data["x_test"], "y_test": data["y_test"]}

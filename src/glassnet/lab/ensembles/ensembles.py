@@ -83,7 +83,8 @@ class Ensembles(Experiment):
              "architecture that differ only in their seed.")
     criterion = ("on the shared MNIST subset, with soft voting over M = 5 members: (a) the ensemble of 5 LeNets "
                  "(different seeds) has a test error at most its best member's and at least 10% below its members' "
-                 "mean error; (b) at equal M, the members of the diverse ensemble (LeNet, MLP, small ResNet, cycled) "
+                 "mean error; (b) at equal M, the members of the diverse ensemble (the `diverse` architectures: LeNet, "
+                 "MLP, small ResNet, MLP, small ResNet by default) "
                  "have a higher mean pairwise disagreement rate than the 5 LeNets, and the diverse ensemble cuts its "
                  "members' mean error by a larger share")
 
@@ -157,6 +158,8 @@ class Ensembles(Experiment):
                        label=f"{labels[name]}: member M alone")
         plotting.style(ax, title=f"test error of the first M members' average (MNIST, {len(y_test)} images)",
                        xlabel="members averaged M", ylabel="test error (share wrong)")
+        ax.set_xticks(range(1, m + 1))  # M is a count
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # below: no point hidden
         keys = ensembles["same"] + [k for k in ensembles["diverse"] if k not in ensembles["same"]]
         d = disagreement_matrix(np.stack([np.asarray(done[k]["probs"]).argmax(-1) for k in keys]))
         im = bx.imshow(d, cmap="viridis")
