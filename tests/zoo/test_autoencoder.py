@@ -93,3 +93,83 @@ def test_iwae_nll_approaches_the_exact_log_likelihood_of_a_1d_latent():
     iwae = vae.iwae_nll(x, k=2000, rng=0)
     assert iwae <= elbo + 1e-6  # the importance-weighted bound is tighter than the ELBO
     assert abs(iwae - exact) < 0.02 * max(1.0, abs(exact))
+
+
+# ---------------------------------------------------------------- ConvAutoencoder
+def _torch_conv_autoencoder(model):
+    """A torch twin of ConvAutoencoder on its weights (Conv/ConvTranspose share torch's layouts; Linear's W.T)."""
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+
+    def copy(theirs, ours):
+        if isinstance(theirs, tnn.Linear):
+            theirs.weight.data = torch.from_numpy(np.ascontiguousarray(ours.W.data.T))
+        else:
+            theirs.weight.data = torch.from_numpy(ours.W.data.copy())
+        theirs.bias.data = torch.from_numpy(ours.b.data.copy())
+        return theirs
+
+    layers = []
+    for m in list(model.encoder) + list(model.decoder):
+        name = type(m).__name__
+        if name == "Conv2d":
+            layers.append(copy(tnn.Conv2d(m.in_channels, m.out_channels, 3, 2, 1).double(), m))
+        elif name == "ConvTranspose2d":
+            layers.append(copy(tnn.ConvTranspose2d(m.in_channels, m.out_channels, 3, 2, 1, 1).double(), m))
+        elif name == "Linear":
+            layers.append(copy(tnn.Linear(*m.W.shape).double(), m))
+        elif name == "ReLU":
+            layers.append(tnn.ReLU())
+        elif name == "Flatten":
+            layers.append(tnn.Flatten())
+        else:  # Unflatten
+            layers.append(tnn.Unflatten(1, tuple(m.shape)))
+    return tnn.Sequential(*layers)
+
+
+def test_conv_autoencoder_shapes_and_torch_parity():
+    torch = pytest.importorskip("torch")
+    from glassnet.zoo import ConvAutoencoder
+
+    model = ConvAutoencoder(1, 28, widths=(4, 8), code=5, rng=0).to(np.float64)
+    x = np.random.default_rng(1).random((3, 1, 28, 28))
+    assert model.encode(x).shape == (3, 5) and model(x).shape == (3, 1, 28, 28)
+    twin = _torch_conv_autoencoder(model)
+    xt = torch.from_numpy(x)
+    loss_t = torch.mean((twin(xt) - xt) ** 2)
+    loss_t.backward()
+    loss = model.loss(x)
+    loss.backward()
+    assert float(loss.data) == pytest.approx(loss_t.item(), rel=1e-12)
+    grads = [p.grad for p in model.parameters()]
+    theirs = [p.grad.numpy() for p in twin.parameters()]
+    for i, (g, t) in enumerate(zip(grads, theirs)):
+        np.testing.assert_allclose(g, t.T if g.ndim == 2 else t, rtol=1e-9, atol=1e-12, err_msg=str(i))
+
+
+def test_conv_autoencoder_learns_and_denoises_and_refuses_bad_input():
+    from glassnet.errors import ConfigError, ShapeError
+    from glassnet.optim import Adam
+    from glassnet.zoo import ConvAutoencoder
+
+    x = np.random.default_rng(2).random((16, 1, 8, 8)).astype(np.float32)
+    model = ConvAutoencoder(1, 8, widths=(4,), code=6, rng=0)
+    opt = Adam(list(model.parameters()), lr=1e-2)
+    first = None
+    for _ in range(30):
+        opt.zero_grad()
+        loss = model.loss(x)
+        loss.backward()
+        opt.step()
+        first = float(loss.data) if first is None else first
+    assert float(model.loss(x).data) < 0.5 * first
+    noisy = ConvAutoencoder(1, 8, widths=(4,), code=6, noise_std=0.5, rng=0)
+    clean = ConvAutoencoder(1, 8, widths=(4,), code=6, rng=0)
+    a, b = float(noisy.loss(x, rng=3).data), float(noisy.loss(x, rng=3).data)
+    assert a == b != float(clean.loss(x).data)  # the noise is drawn from the rng given, and it is used
+    with pytest.raises(ConfigError, match="divisible by 2\\^2"):
+        ConvAutoencoder(1, 10, widths=(4, 8))
+    with pytest.raises(ConfigError, match="widths"):
+        ConvAutoencoder(1, 8, widths=())
+    with pytest.raises(ShapeError, match=r"x must be \(N, 1, 8, 8\)"):
+        model.loss(np.zeros((2, 1, 9, 9), np.float32))

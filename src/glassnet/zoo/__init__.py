@@ -9,7 +9,8 @@
   :class:`CifarVGG` (VGG's convs with one dense layer, for 32x32 images).
 * :class:`Word2Vec` — skip-gram and CBOW with negative sampling; :class:`WordVectors` for neighbour and
   analogy queries.
-* :class:`Autoencoder` (linear or MLP), :class:`DenoisingAutoencoder` and :class:`VAE` (Bernoulli decoder).
+* :class:`Autoencoder` (linear or MLP), :class:`DenoisingAutoencoder`, :class:`ConvAutoencoder` and
+  :class:`VAE` (Bernoulli decoder).
 * :class:`HRED` and :class:`VHRED` — hierarchical encoder-decoders for dialogue (``HRED(context_rnn=False)`` is
   the seq2seq baseline); :func:`linear_kl_weight` anneals VHRED's KL term.
 * GANs for 28×28 MNIST: :class:`DCGANGenerator` / :class:`DCGANDiscriminator` and the plain
@@ -18,7 +19,7 @@
 """
 
 from glassnet.zoo.alexnet import AlexNet
-from glassnet.zoo.autoencoder import VAE, Autoencoder, DenoisingAutoencoder
+from glassnet.zoo.autoencoder import VAE, Autoencoder, ConvAutoencoder, DenoisingAutoencoder
 from glassnet.zoo.cifar_resnet import (
     CifarResNet,
     plain20,
@@ -52,7 +53,8 @@ from glassnet.zoo.vgg import VGG, CifarVGG, vgg11, vgg13, vgg16, vgg19
 from glassnet.zoo.word2vec import Word2Vec, WordVectors
 from glassnet.zoo.yolo import YOLOv1
 
-__all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "VAE", "RNNLM", "Seq2Seq", "HRED", "VHRED", "linear_kl_weight",
+__all__ = ["MLP", "Autoencoder", "DenoisingAutoencoder", "ConvAutoencoder", "VAE", "RNNLM", "Seq2Seq", "HRED", "VHRED",
+           "linear_kl_weight",
            "Word2Vec", "WordVectors", "AlexNet", "VGG", "CifarVGG", "vgg11", "vgg13", "vgg16", "vgg19", "GoogLeNet",
            "ResNet", "resnet18", "resnet34",
            "resnet50", "CifarResNet", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20",

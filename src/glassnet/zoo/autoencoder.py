@@ -6,6 +6,8 @@
   data (Baldi & Hornik 1989): the lab's ``autoencoder-vs-pca`` measures that.
 * :class:`DenoisingAutoencoder`: the same network fed ``x + N(0, noise_std²)`` and asked
   for the clean ``x`` (Vincent et al. 2008).
+* :class:`ConvAutoencoder`: strided convolutions down to a dense code and transposed convolutions
+  back up (denoising when ``noise_std > 0``).
 * :class:`VAE`: Kingma & Welling (2014) with PyTorch's reference architecture
   ``784 -> 400 -> (μ, log σ²) ∈ R^z``, ``z -> 400 -> 784`` Bernoulli logits.
 """
@@ -24,7 +26,7 @@ from glassnet.backend import get_array_module, to_numpy
 from glassnet.checks import as_generator, check_int, check_number
 from glassnet.errors import ConfigError, ShapeError
 
-__all__ = ["Autoencoder", "DenoisingAutoencoder", "VAE"]
+__all__ = ["Autoencoder", "DenoisingAutoencoder", "ConvAutoencoder", "VAE"]
 
 _ACT = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, None: None}
 _LOG_2PI = float(np.log(2 * np.pi))
@@ -123,6 +125,94 @@ class DenoisingAutoencoder(Autoencoder):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", noise_std={self.noise_std}"
+
+
+class ConvAutoencoder(nn.Module):
+    """Convolutional autoencoder: stride-2 convolutions to a dense code, transposed convolutions back.
+
+    Encoder: ``Conv2d(C -> w_1, 3, stride 2, padding 1) -> ReLU -> ... -> Conv2d(.. -> w_L) -> ReLU ->
+    flatten -> Linear(w_L·s² -> k)``, halving the side ``L`` times (``s = image_size / 2^L``); decoder the
+    mirror: ``Linear(k -> w_L·s²) -> ReLU -> unflatten -> ConvTranspose2d(w_L -> w_{L-1}, 3, stride 2,
+    padding 1, output_padding 1) -> ReLU -> ... -> ConvTranspose2d(w_1 -> C)``, doubling the side back. No
+    activation on the output (the loss is the mean squared error, as :class:`Autoencoder`'s). With
+    ``noise_std > 0`` it is a denoising autoencoder: :meth:`loss` encodes ``x + N(0, noise_std²)`` and
+    scores the reconstruction against the clean ``x`` (Vincent et al. 2008).
+
+    Shapes: ``x (N, C, H, W)`` with ``H = W = image_size`` -> ``encode (N, k)`` -> ``forward (N, C, H, W)``.
+
+    Args:
+        in_channels: C. image_size: H = W, divisible by ``2^len(widths)`` (28 with two widths: 28 -> 14 -> 7).
+        widths: channels after each stride-2 convolution. code: k. noise_std: the denoising noise (0: none).
+        rng: Generator or seed for the weights.
+
+    Raises:
+        ConfigError: sizes < 1, no widths, an image size the strides do not divide, ``noise_std < 0``.
+        ShapeError: an input that is not ``(N, C, image_size, image_size)``.
+
+    Reference: Masci et al. 2011, "Stacked convolutional auto-encoders"; the transposed convolutions'
+    ``output_padding = 1`` makes each one double the side exactly, as ``torch.nn.ConvTranspose2d`` documents.
+    """
+
+    def __init__(self, in_channels: int = 1, image_size: int = 28, widths: Sequence[int] = (16, 32),
+                 code: int = 16, noise_std: float = 0.0, rng: Any = None):
+        super().__init__()
+        owner = type(self).__name__
+        self.in_channels = check_int(in_channels, "in_channels", owner, min=1)
+        self.image_size = check_int(image_size, "image_size", owner, min=1)
+        self.code = check_int(code, "code", owner, min=1)
+        widths = list(widths) if isinstance(widths, (list, tuple)) else widths
+        if not isinstance(widths, list) or not widths:
+            raise ConfigError(f"{owner}: widths must be a non-empty list of ints >= 1, got {widths!r}")
+        self.widths = [check_int(w, "widths", owner, min=1) for w in widths]
+        if self.image_size % 2 ** len(self.widths):
+            raise ConfigError(f"{owner}: image_size {self.image_size} must be divisible by 2^{len(self.widths)} "
+                              f"(one halving per width)")
+        self.noise_std = check_number(noise_std, "noise_std", owner, min=0.0)
+        gen = as_generator(rng, f"{owner}: rng")
+        side = self.image_size // 2 ** len(self.widths)
+        down, c = [], self.in_channels
+        for w in self.widths:
+            down += [nn.Conv2d(c, w, 3, stride=2, padding=1, rng=gen), nn.ReLU()]
+            c = w
+        self.encoder = nn.Sequential(*down, nn.Flatten(), nn.Linear(c * side * side, self.code, rng=gen))
+        up = [nn.Linear(self.code, c * side * side, rng=gen), nn.ReLU(), nn.Unflatten((c, side, side))]
+        outs = self.widths[-2::-1] + [self.in_channels]
+        for i, w in enumerate(outs):
+            up.append(nn.ConvTranspose2d(c, w, 3, stride=2, padding=1, output_padding=1, rng=gen))
+            if i < len(outs) - 1:
+                up.append(nn.ReLU())
+            c = w
+        self.decoder = nn.Sequential(*up)
+
+    def _check(self, x) -> Tensor:
+        x = as_tensor(x)
+        want = (self.in_channels, self.image_size, self.image_size)
+        if x.ndim != 4 or tuple(x.shape[1:]) != want:
+            raise ShapeError(f"{type(self).__name__}: x must be (N, {want[0]}, {want[1]}, {want[2]}), "
+                             f"got {tuple(x.shape)}")
+        return x
+
+    def encode(self, x) -> Tensor:
+        return self.encoder(self._check(x))  # (N, C, H, W) -> (N, k)
+
+    def decode(self, code) -> Tensor:
+        return self.decoder(code)  # (N, k) -> (N, C, H, W)
+
+    def forward(self, x) -> Tensor:
+        return self.decode(self.encode(x))
+
+    def loss(self, x, rng: Any = None) -> Tensor:
+        """Mean squared reconstruction error; with ``noise_std > 0`` of the noisy input's reconstruction."""
+        x = self._check(x)
+        inputs = x
+        if self.noise_std > 0:
+            noise = as_generator(rng, f"{type(self).__name__}: rng").standard_normal(x.shape) * self.noise_std
+            inputs = (x.data + get_array_module(x.data).asarray(noise)).astype(x.dtype)  # drawn on the host
+        return F.mean_squared_error(self.forward(inputs), x)
+
+    def extra_repr(self) -> str:
+        return (f"in_channels={self.in_channels}, image_size={self.image_size}, widths={self.widths}, "
+                f"code={self.code}, noise_std={self.noise_std}")
 
 
 class VAE(nn.Module):
