@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.lab import plotting
-from glassnet.lab.base import Experiment, Outcome, verdict_from
+from glassnet.lab.base import Experiment, Outcome, one_blas_thread, verdict_from
 from glassnet.lab.dialogue import TOPIC
 from glassnet.lab.dialogue.common import (
     build_model,
@@ -71,10 +71,7 @@ class HREDContext(Experiment):
     data = ("sgd",)
 
     def run(self, config, ctx):
-        from threadpoolctl import threadpool_limits
-
-        # small matrices: extra BLAS threads only add synchronisation (see lab.seq2seq.pairs.one_blas_thread)
-        with threadpool_limits(1):
+        with one_blas_thread():
             return self._run(config, ctx)
 
     def _run(self, config, ctx):

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.lab import plotting
-from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, one_blas_thread, train_seq2seq
+from glassnet.lab.base import Experiment, Outcome, one_blas_thread, verdict_from
+from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, train_seq2seq
 from glassnet.text import Vocabulary
 from glassnet.zoo.seq2seq import Seq2Seq
 

@@ -14,8 +14,8 @@ import numpy as np
 from glassnet.data.datasets.dates import load_dates
 from glassnet.errors import ConfigError
 from glassnet.lab import plotting
-from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, exact_match, one_blas_thread, train_seq2seq
+from glassnet.lab.base import Experiment, Outcome, one_blas_thread, verdict_from
+from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, exact_match, train_seq2seq
 from glassnet.text import Vocabulary
 from glassnet.zoo.seq2seq import Seq2Seq
 

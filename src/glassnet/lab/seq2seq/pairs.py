@@ -14,14 +14,6 @@ from glassnet.train.step import train_step
 TOPIC = "Seq2seq and attention"
 
 
-def one_blas_thread():
-    """A context that limits BLAS to one thread: these models multiply small matrices, where extra BLAS threads
-    only add synchronisation (7x slower per step measured on a shared 2-core machine)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(1)
-
-
 def encode_pairs(src_vocab: Vocabulary, tgt_vocab: Vocabulary, sources, targets):
     """Token sequences -> ``(src (N, S), src_lengths (N,), tgt (N, T+2))``: targets wrapped in <bos> .. <eos>."""
     src, lengths = pad_sequences([src_vocab.encode(s) for s in sources], src_vocab.pad_id)

@@ -23,8 +23,8 @@ import numpy as np
 from glassnet.data.datasets import load_small_parallel_enja
 from glassnet.errors import ConfigError
 from glassnet.lab import plotting
-from glassnet.lab.base import Experiment, Outcome, verdict_from
-from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, one_blas_thread, train_seq2seq
+from glassnet.lab.base import Experiment, Outcome, one_blas_thread, verdict_from
+from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, train_seq2seq
 from glassnet.optim import Adam
 from glassnet.text import Vocabulary, corpus_bleu
 from glassnet.train import Checkpoint, load_checkpoint, save_checkpoint
