@@ -13,13 +13,16 @@ tF = torch.nn.functional
 
 
 # ----------------------------------------------------------------- NumPy references
-def np_nll(logits, labels, ignore_index=-100, reduction="mean"):
+def np_nll(logits, labels, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     m = logits.max(-1, keepdims=True)
     log_p = logits - m - np.log(np.exp(logits - m).sum(-1, keepdims=True))
     valid = labels != ignore_index
     l = np.zeros(labels.shape)
-    for s in zip(*np.nonzero(valid)):
-        l[s] = -log_p[s][labels[s]]
+    k = logits.shape[-1]
+    for s in zip(*np.nonzero(valid)):  # cross-entropy against q = (1-ε) onehot + ε/K, term by term
+        q = np.full(k, label_smoothing / k)
+        q[labels[s]] += 1 - label_smoothing
+        l[s] = -(q * log_p[s]).sum()
     if reduction == "none":
         return l
     return l.sum() if reduction == "sum" else l.sum() / valid.sum()
@@ -37,11 +40,12 @@ def np_kl(mean, ln_var, reduction="sum"):
     return {"none": l, "sum": l.sum(), "mean": l.mean()}[reduction]
 
 
-def torch_ce(ignore_index=-100, reduction="mean"):
+def torch_ce(ignore_index=-100, reduction="mean", label_smoothing=0.0):
     def fn(x, t):
         if x.ndim == 3:  # ours is (N, T, K); torch wants the class axis second: (N, K, T)
             x = x.permute(0, 2, 1)
-        return tF.cross_entropy(x, t, ignore_index=ignore_index, reduction=reduction)
+        return tF.cross_entropy(x, t, ignore_index=ignore_index, reduction=reduction,
+                                label_smoothing=label_smoothing)
 
     return fn
 
@@ -53,8 +57,20 @@ def labels_with_ignored(r, shape, k):
     return t
 
 
-def ce(ignore_index=-100, reduction="mean"):
-    return lambda x, t: F.softmax_cross_entropy(x, t, ignore_index=ignore_index, reduction=reduction)
+def ce(ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    return lambda x, t: F.softmax_cross_entropy(x, t, ignore_index=ignore_index, reduction=reduction,
+                                                label_smoothing=label_smoothing)
+
+
+def ls_case(name, eps, reduction, shape, k, ignore_index=-100):
+    """Label smoothing ε against the term-by-term NumPy sum and torch's ``label_smoothing``."""
+    def inputs(r):
+        t = labels_with_ignored(r, shape, k)
+        if ignore_index != -100:
+            t[t == -100] = ignore_index
+        return [r.standard_normal((*shape, k)) * 2, t]
+    return Case(name, ce(ignore_index, reduction, eps), inputs,
+                lambda x, t: np_nll(x, t, ignore_index, reduction, eps), torch_ce(ignore_index, reduction, eps))
 
 
 CASES = [
@@ -115,6 +131,11 @@ CASES = [
     Case("ce_size0_none", ce(reduction="none"), lambda r: [np.zeros((0, 3)), np.zeros(0, np.int64)],
          lambda x, t: np.zeros(0), torch_ce(reduction="none")),
     Case("ce_size0_mean", ce(), lambda r: [np.zeros((0, 3)), np.zeros(0, np.int64)], lambda x, t: 0.0),
+    ls_case("ce_smooth_mean", 0.1, "mean", (7,), 5),
+    ls_case("ce_smooth_sum", 0.25, "sum", (6,), 4),
+    ls_case("ce_smooth_none_sequence", 0.1, "none", (2, 4), 6),
+    ls_case("ce_smooth_sequence_ignore0", 0.2, "mean", (3, 4), 5, ignore_index=0),
+    ls_case("ce_smooth_full", 1.0, "mean", (5,), 3),
     Case(
         "bce_mean",
         F.binary_cross_entropy_with_logits,
@@ -262,6 +283,30 @@ def test_mse_bad_input():
         F.mean_squared_error(np.ones(3), np.arange(3))
     with pytest.raises(DTypeError, match="mix float dtypes"):
         F.mean_squared_error(np.ones(3, np.float32), np.ones(3))
+
+
+def test_ce_label_smoothing_zero_is_the_plain_loss_bit_for_bit():
+    r = np.random.default_rng(3)
+    x, t = r.standard_normal((4, 6, 9)), r.integers(0, 9, (4, 6))
+    a, b = gn.Tensor(x, requires_grad=True), gn.Tensor(x, requires_grad=True)
+    la, lb = F.softmax_cross_entropy(a, t), F.softmax_cross_entropy(b, t, label_smoothing=0.0)
+    la.backward()
+    lb.backward()
+    assert la.item() == lb.item() and np.array_equal(a.grad, b.grad)
+
+
+def test_ce_label_smoothing_gradient_is_softmax_minus_smoothed_target():
+    x = gn.Tensor(np.array([[1.0, 2.0, 0.0, -1.0]]), requires_grad=True)
+    F.softmax_cross_entropy(x, np.array([2]), label_smoothing=0.2).backward()
+    p = np.exp(x.data) / np.exp(x.data).sum()
+    q = np.array([[0.05, 0.05, 0.85, 0.05]])
+    np.testing.assert_allclose(x.grad, p - q, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("eps", [-0.1, 1.5, float("nan"), "0.1", True])
+def test_ce_bad_label_smoothing(eps):
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        F.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1]), label_smoothing=eps)
 
 
 def test_ce_bad_input():

@@ -91,3 +91,36 @@ def test_dates_are_seeded_and_correct():
         load_dates(3, formats=("iso",))
     with pytest.raises(ConfigError, match="n must be an int >= 0"):
         load_dates(-1)
+
+
+def test_dropout_leaves_the_initial_weights_unchanged_and_is_off_in_eval_and_decoding():
+    plain, dropped = Seq2Seq(10, 12, 8, 16, attention="general", rng=4), \
+        Seq2Seq(10, 12, 8, 16, attention="general", rng=4, dropout=0.5)
+    for (name, a), (_, b) in zip(plain.named_parameters(), dropped.named_parameters()):
+        assert np.array_equal(a.data, b.data), name
+    train_loss = dropped.loss(SRC, TGT, LENGTHS).item()
+    assert train_loss != plain.loss(SRC, TGT, LENGTHS).item()  # masks drawn in training mode
+    dropped.eval()
+    assert dropped.loss(SRC, TGT, LENGTHS).item() == plain.loss(SRC, TGT, LENGTHS).item()
+    dropped.train()
+    assert plain.greedy(SRC, LENGTHS, max_len=6) == dropped.greedy(SRC, LENGTHS, max_len=6)
+    assert plain.beam_search(SRC, LENGTHS, beam=2, max_len=6) == dropped.beam_search(SRC, LENGTHS, beam=2, max_len=6)
+    assert dropped.training  # the mode is restored after decoding
+
+
+def test_dropout_masks_are_reproducible_from_the_seed():
+    a, b = (Seq2Seq(10, 12, 8, 16, attention="dot", rng=5, dropout=0.3) for _ in range(2))
+    assert a.loss(SRC, TGT, LENGTHS).item() == b.loss(SRC, TGT, LENGTHS).item()
+
+
+def test_label_smoothing_loss_is_the_smoothed_cross_entropy_of_the_logits():
+    model = Seq2Seq(10, 12, 8, 16, attention="general", rng=6).to(np.float64)
+    logits = model(SRC, TGT[:, :-1], LENGTHS).data  # (N, T, V)
+    labels = TGT[:, 1:]
+    log_p = logits - logits.max(-1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(-1, keepdims=True))
+    q = np.full(logits.shape, 0.1 / logits.shape[-1])
+    np.put_along_axis(q, labels[..., None], 0.9 + 0.1 / logits.shape[-1], axis=-1)
+    valid = labels != model.pad_id
+    expected = -(q * log_p).sum(-1)[valid].mean()
+    assert abs(model.loss(SRC, TGT, LENGTHS, label_smoothing=0.1).item() - expected) < 1e-12

@@ -20,7 +20,7 @@ import numpy as np
 
 from glassnet.autograd import Function, Tensor, as_tensor
 from glassnet.backend import get_array_module
-from glassnet.checks import check_int
+from glassnet.checks import check_int, check_number
 from glassnet.errors import ConfigError, DTypeError, ShapeError
 from glassnet.functional.activation import require_float
 
@@ -75,9 +75,10 @@ class MeanSquaredError(Function):
 
 
 class SoftmaxCrossEntropy(Function):
-    def __init__(self, ignore_index: int, reduction: str):
+    def __init__(self, ignore_index: int, reduction: str, label_smoothing: float = 0.0):
         self.ignore_index = ignore_index
         self.reduction = reduction
+        self.eps = label_smoothing
 
     def forward(self, logits, labels):
         xp = self.xp
@@ -91,26 +92,32 @@ class SoftmaxCrossEntropy(Function):
             # so a -inf logit on another class (masked vocabulary) leaves the loss finite
             p = logits - logits.max(axis=-1, keepdims=True)  # s   (*S, K)
             s_label = xp.take_along_axis(p, safe[..., None], axis=-1)[..., 0]  # (*S,)
+            s_mean = p.mean(axis=-1) if self.eps else None  # (1/K) Σ_k s_k, for the smoothed target
             xp.exp(p, out=p)
             total = p.sum(axis=-1, keepdims=True)  # (*S, 1)
-            nll = xp.log(total[..., 0]) - s_label  # l = -log p[label]
+            log_total = xp.log(total[..., 0])
+            nll = log_total - s_label  # l = -log p[label]
+            if self.eps:  # l = (1-ε)(-log p[label]) + ε (1/K) Σ_k (-log p_k)
+                nll = (1 - self.eps) * nll + self.eps * (log_total - s_mean)
             p /= total  # softmax(x)
         nll = xp.where(valid, nll, 0)
         self.count = int(valid.sum())
         self.save_for_backward(p, safe, valid)
         return _reduce(xp, nll, self.reduction, self.count)
 
-    # l = -log softmax(x)[label]: dl/dx = softmax(x) - onehot(label); 0 for ignored positions.
-    # Where a logit is -inf, softmax is exactly 0, so its gradient is exactly 0.
+    # l = -Σ_k q_k log softmax(x)_k with q = (1-ε) onehot(label) + ε/K: dl/dx = softmax(x) - q
+    # (ε = 0: softmax(x) - onehot(label)); 0 for ignored positions.
+    # Where a logit is -inf (and ε = 0), softmax is exactly 0, so its gradient is exactly 0.
     def backward(self, grad_y):
         xp = self.xp
         p, safe, valid = self.saved
         coef = _spread(xp, grad_y, valid.shape, self.reduction, self.count) * valid  # (*S,)
-        grad = p * coef[..., None]  # softmax(x) · dL/dl   (*S, K)
-        if grad.size:  # the label's entry: (p - 1) · dL/dl, written into one element per row
+        q_rest = self.eps / p.shape[-1] if p.shape[-1] else 0.0  # ε/K, every class's share of q
+        grad = (p - q_rest if self.eps else p) * coef[..., None]  # (softmax(x) - ε/K) · dL/dl   (*S, K)
+        if grad.size:  # the label's entry: (p - ε/K - (1-ε)) · dL/dl, written into one element per row
             rows, k = xp.arange(safe.size), safe.reshape(-1)
             grad2, p2 = grad.reshape(-1, grad.shape[-1]), p.reshape(-1, p.shape[-1])
-            grad2[rows, k] = (p2[rows, k] - 1) * coef.reshape(-1)
+            grad2[rows, k] = (p2[rows, k] - q_rest - (1 - self.eps)) * coef.reshape(-1)
         return grad, None
 
 
@@ -178,7 +185,8 @@ def mean_squared_error(y, t) -> Tensor:
     return MeanSquaredError().apply(y, t)
 
 
-def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: str = "mean",
+                          label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of integer labels under a softmax over the last axis, fused.
 
     Formula, for each position ``s`` with ``labels[s] != ignore_index``::
@@ -190,9 +198,17 @@ def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: s
     by the number of non-ignored positions (as PyTorch), ``"sum"`` adds them,
     ``"none"`` returns ``l``.
 
+    Label smoothing (Szegedy et al. 2016, "Rethinking the Inception Architecture", §7; PyTorch's
+    ``label_smoothing``): with ``ε > 0`` the target is ``q = (1 - ε) onehot(y) + ε/K`` instead of the
+    one-hot, i.e.::
+
+        l[s] = (1 - ε) (-log p[s, y]) + ε (1/K) Σ_k (-log p[s, k])
+
+    (``-log p`` of a ``-inf`` logit is ``inf``, so with ``ε > 0`` the logits must be finite.)
+
     Backward (one step, no separate softmax/log graph)::
 
-        grad_logits[s] = (softmax(logits[s]) - onehot(labels[s])) * grad_L / count
+        grad_logits[s] = (softmax(logits[s]) - q[s]) * grad_L / count        (q = onehot for ε = 0)
 
     (``count`` = number of non-ignored positions for ``"mean"``, 1 for
     ``"sum"``; per position for ``"none"``), and 0 at ignored positions. A
@@ -213,7 +229,8 @@ def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: s
         ShapeError: if ``logits`` has no class axis, if ``labels.shape`` is not
             ``logits.shape[:-1]``, or if a label is outside ``[0, K)`` and not ``ignore_index``.
         DTypeError: if ``logits`` is not float or ``labels`` not integer.
-        ConfigError: for an unknown ``reduction`` or a non-integer ``ignore_index``.
+        ConfigError: for an unknown ``reduction``, a non-integer ``ignore_index`` or ``label_smoothing``
+            outside ``[0, 1]``.
 
     Reference: Bishop, *Pattern Recognition and Machine Learning* (2006), §4.3.4
     (softmax with cross-entropy: gradient ``y_k - t_k``).
@@ -240,7 +257,8 @@ def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: s
             f"got {int(lab[bad].ravel()[0])}"
         )
     _check_reduction(name, reduction)
-    return SoftmaxCrossEntropy(ignore_index, reduction).apply(logits, labels)
+    label_smoothing = check_number(label_smoothing, "label_smoothing", name, min=0.0, max=1.0)
+    return SoftmaxCrossEntropy(ignore_index, reduction, label_smoothing).apply(logits, labels)
 
 
 def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -> Tensor:

@@ -20,6 +20,8 @@ so a model that never learned to emit ``<eos>`` still stops.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 import glassnet.functional as F
@@ -42,6 +44,12 @@ class Seq2Seq(nn.Module):
         embed: embedding size E. hidden: LSTM hidden size H.
         attention: None (plain encoder-decoder) or a score: ``"dot"``, ``"general"``, ``"additive"``.
         bos_id, eos_id, pad_id: target ids of ``<bos>``, ``<eos>``, ``<pad>`` (the source pads with ``pad_id``).
+        dropout: probability p of inverted dropout (Srivastava et al. 2014) on the source and target
+            embeddings and on the state fed to the output layer (``h~_t``, or ``h_t`` without attention), as
+            in Luong et al. (2015) and Zaremba et al. (2014): between layers, never on the recurrent
+            connections. Active in ``train()`` mode only; its masks come from the ``drop.rng`` Generator,
+            drawn from ``rng`` after every initial weight (so the weights do not depend on ``dropout``), and
+            saved by ``glassnet.train`` checkpoints.
         rng: Generator or seed for every initial weight.
 
     Init: embeddings N(0, 1) as ``nn.Embedding``; LSTMs and Linear layers as theirs (PyTorch's); the
@@ -49,7 +57,8 @@ class Seq2Seq(nn.Module):
     """
 
     def __init__(self, src_vocab: int, tgt_vocab: int, embed: int = 64, hidden: int = 128,
-                 attention: str | None = None, bos_id: int = 2, eos_id: int = 3, pad_id: int = 0, rng=None):
+                 attention: str | None = None, bos_id: int = 2, eos_id: int = 3, pad_id: int = 0, rng=None,
+                 dropout: float = 0.0):
         super().__init__()
         if attention is not None and attention not in ATTENTION_SCORES:
             raise ConfigError(f"Seq2Seq: attention must be None or one of {', '.join(ATTENTION_SCORES)}, "
@@ -72,6 +81,7 @@ class Seq2Seq(nn.Module):
         if attention is not None:
             self.combine = nn.Linear(2 * hidden, hidden, rng=rng)  # W_c: [c; h] -> h~
         self.out = nn.Linear(hidden, tgt_vocab, rng=rng)
+        self.drop = nn.Dropout(dropout, rng=np.random.default_rng(rng.integers(2**63)))
 
     # ------------------------------------------------------------------------------------------- pieces
     def encode(self, src, src_lengths=None):
@@ -87,7 +97,7 @@ class Seq2Seq(nn.Module):
         if src_lengths.shape != (N,) or (src_lengths < 1).any() or (src_lengths > S).any():
             raise ShapeError(f"Seq2Seq: src_lengths must be (N,) == ({N},) with values in [1, {S}], "
                              f"got {to_numpy(src_lengths).tolist()}")
-        hs, state = self.encoder(self.src_embed(src), lengths=src_lengths)  # (N, S, H)
+        hs, state = self.encoder(self.drop(self.src_embed(src)), lengths=src_lengths)  # (N, S, H)
         return hs, state, F.length_mask(src_lengths, S)
 
     def decode(self, tgt_in, state, enc_hs, mask):
@@ -95,7 +105,7 @@ class Seq2Seq(nn.Module):
 
         ``weights (N, T, S)`` are the attention weights (None without attention).
         """
-        hs, state = self.decoder(self.tgt_embed(tgt_in), state)  # (N, T, H)
+        hs, state = self.decoder(self.drop(self.tgt_embed(tgt_in)), state)  # (N, T, H)
         weights = None
         if self.attention is not None:
             if self.attention == "dot":
@@ -108,7 +118,7 @@ class Seq2Seq(nn.Module):
                 weights = F.masked_softmax(scores, mask[:, None, :])
                 context = F.context_vectors(weights, enc_hs)  # (N, T, H)
             hs = F.tanh(self.combine(F.concat([context, hs], axis=2)))  # (N, T, 2H) -> (N, T, H)
-        return self.out(hs), state, weights  # (N, T, V)
+        return self.out(self.drop(hs)), state, weights  # (N, T, V)
 
     def forward(self, src, tgt_in, src_lengths=None):
         """Teacher forcing: the decoder reads the true previous tokens ``tgt_in (N, T)``; returns logits (N, T, V)."""
@@ -116,9 +126,12 @@ class Seq2Seq(nn.Module):
         logits, _, _ = self.decode(tgt_in, state, enc_hs, mask)
         return logits
 
-    def loss(self, src, tgt, src_lengths=None):
+    def loss(self, src, tgt, src_lengths=None, label_smoothing: float = 0.0):
         """Mean cross-entropy per target token: ``tgt (N, T+1)`` = ``<bos> y_1 .. y_n <eos> <pad>..``;
-        the decoder reads ``tgt[:, :-1]`` and predicts ``tgt[:, 1:]``, padding ignored."""
+        the decoder reads ``tgt[:, :-1]`` and predicts ``tgt[:, 1:]``, padding ignored.
+
+        ``label_smoothing`` ε: the target distribution is ``(1-ε) onehot + ε/V`` (see
+        ``F.softmax_cross_entropy``; Szegedy et al. 2016, used for translation by Vaswani et al. 2017)."""
         tgt = get_array_module(self.tgt_embed.W).asarray(tgt)  # ids on the host or the model's device
         src_shape = src.shape if hasattr(src, "shape") else np.shape(src)
         n_src = src_shape[0] if len(src_shape) else None
@@ -126,18 +139,20 @@ class Seq2Seq(nn.Module):
             raise ShapeError(f"Seq2Seq.loss: tgt must be (N, T+1) == ({n_src}, >= 2) ids <bos> .. <eos>, "
                              f"got shape {tgt.shape}")
         logits = self(src, tgt[:, :-1], src_lengths)
-        return F.softmax_cross_entropy(logits, tgt[:, 1:], ignore_index=self.pad_id)
+        return F.softmax_cross_entropy(logits, tgt[:, 1:], ignore_index=self.pad_id, label_smoothing=label_smoothing)
 
     # ----------------------------------------------------------------------------------------- decoding
     def greedy(self, src, src_lengths=None, max_len: int = 50, return_attention: bool = False):
         """Greedy decoding: at each step the most probable token, until ``<eos>`` or ``max_len`` tokens.
+
+        Decoding runs in evaluation mode (no dropout) whatever the module's mode, which is restored after.
 
         Returns:
             list of N token-id lists (without ``<bos>`` and ``<eos>``); with ``return_attention`` also the
             weights ``(N, L, S)`` of the L steps taken (None without attention).
         """
         _check_max_len(max_len)
-        with no_grad():
+        with no_grad(), _eval_mode(self):
             enc_hs, state, mask = self.encode(src, src_lengths)
             N = enc_hs.shape[0]
             prev = np.full((N, 1), self.bos_id, np.int64)
@@ -167,6 +182,7 @@ class Seq2Seq(nn.Module):
         ``beam`` candidates have finished, none is left, or after ``max_len`` tokens. The answer is the
         finished candidate (or, if none finished, the live one) with the highest
         ``log p / len^length_penalty`` (0: plain log-probability). With ``beam = 1`` this is greedy decoding.
+        Like :meth:`greedy`, it runs in evaluation mode.
 
         Returns:
             list of N token-id lists (without ``<bos>`` and ``<eos>``).
@@ -180,7 +196,7 @@ class Seq2Seq(nn.Module):
         lengths = np.full(len(src), src.shape[1]) if src_lengths is None else np.asarray(src_lengths)
         if lengths.shape != (len(src),):  # checked here: slicing one row per sentence would hide a mismatch
             raise ShapeError(f"Seq2Seq: src_lengths must be (N,) == ({len(src)},), got shape {lengths.shape}")
-        with no_grad():
+        with no_grad(), _eval_mode(self):
             return [self._beam_one(src[n:n + 1], lengths[n:n + 1], beam, max_len, length_penalty)
                     for n in range(len(src))]
 
@@ -212,6 +228,17 @@ class Seq2Seq(nn.Module):
             state = tuple(s.data[:, idx] for s in new_state)  # (1, b', H) each
         pool = finished or [(float(s), h) for s, h in zip(scores, hyps)]
         return max(pool, key=lambda sh: sh[0] / max(len(sh[1]) + 1, 1) ** length_penalty)[1]
+
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module):
+    """Evaluation mode (dropout off) inside the block; the previous mode after it."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 def _check_max_len(max_len) -> None:

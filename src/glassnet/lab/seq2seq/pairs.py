@@ -30,12 +30,15 @@ def batch_of(arrays, idx):
 
 
 def train_seq2seq(model, arrays, steps: int, batch_size: int, lr: float, rng, ctx, desc: str,
-                  max_norm: float = 5.0, on_step=None, start_step: int = 0, opt=None, losses=None):
+                  max_norm: float = 5.0, on_step=None, start_step: int = 0, opt=None, losses=None,
+                  label_smoothing: float = 0.0, lr_at=None):
     """Adam on the teacher-forced cross-entropy with gradient-norm clipping; returns (losses, optimizer).
 
     Steps ``start_step + 1 .. steps`` are taken (a resumed run passes the steps already done and the restored
     ``opt``); each step's loss is appended to ``losses`` (a new list by default), so ``on_step(step, opt)``
-    can read them, e.g. to checkpoint them.
+    can read them, e.g. to checkpoint them. ``lr_at(step)``, if given, sets the learning rate of each step
+    (a function of the step alone, so a resumed run follows the same schedule); ``label_smoothing`` is passed
+    to ``model.loss``, and the logged losses include it.
 
     Raises:
         NonFiniteError: naming the step where the loss stopped being finite.
@@ -43,10 +46,14 @@ def train_seq2seq(model, arrays, steps: int, batch_size: int, lr: float, rng, ct
     opt = opt or Adam(list(model.parameters()), lr=lr)
     n = len(arrays[0])
     losses = [] if losses is None else losses
+    loss_kw = {"label_smoothing": label_smoothing} if label_smoothing else {}
+    model.train()
     for step in ctx.progress(range(start_step + 1, steps + 1), total=steps - start_step, desc=desc):
+        if lr_at is not None:
+            opt.lr = lr_at(step)
         src, lengths, tgt = batch_of(arrays, rng.integers(0, n, batch_size))
-        losses.append(train_step(opt, lambda: model.loss(src, tgt, lengths), max_norm=max_norm, where=step,
-                                 model=model).loss)
+        losses.append(train_step(opt, lambda: model.loss(src, tgt, lengths, **loss_kw), max_norm=max_norm,
+                                 where=step, model=model).loss)
         if on_step is not None:
             on_step(step, opt)
     return losses, opt

@@ -28,6 +28,7 @@ from glassnet.lab.seq2seq.pairs import TOPIC, encode_pairs, train_seq2seq
 from glassnet.optim import Adam
 from glassnet.text import Vocabulary, corpus_bleu
 from glassnet.train import Checkpoint, load_checkpoint, save_checkpoint
+from glassnet.train.trainer import model_generators
 from glassnet.zoo.seq2seq import Seq2Seq
 
 CHECKPOINT = "checkpoint.npz"
@@ -42,8 +43,9 @@ class TranslateEnJa(Experiment):
         "Japanese of the most similar training sentence) and the untrained network score."
     )
     criterion = (
-        "corpus BLEU (sacrebleu, the corpus's own tokens) of greedy translations of the 500 dev sentences is at "
-        "least 2 points above the retrieval baseline's and at least 10 points above the untrained model's"
+        "corpus BLEU (sacrebleu, the corpus's own tokens) of the model's translations of the 500 dev sentences "
+        "(greedy, or beam search with the configured beam and length penalty) is at least 2 points above the "
+        "retrieval baseline's and at least 10 points above the untrained model's"
     )
 
     @dataclass
@@ -57,8 +59,18 @@ class TranslateEnJa(Experiment):
         steps: int = field(default=1600, metadata={"help": "training steps"})
         batch_size: int = field(default=64, metadata={"help": "pairs per step"})
         lr: float = field(default=0.003, metadata={"help": "Adam learning rate"})
+        lr_decay: float = field(default=1.0, metadata={
+            "help": "multiply the learning rate by this every decay_every steps after decay_start (1: constant)"})
+        decay_start: int = field(default=0, metadata={"help": "step after which the learning rate decays"})
+        decay_every: int = field(default=800, metadata={"help": "steps between learning-rate decays"})
+        dropout: float = field(default=0.0, metadata={"help": "dropout on embeddings and the output layer's input"})
+        label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing epsilon of the loss"})
+        beam: int = field(default=1, metadata={"help": "beam size of the final translations (1: greedy)"})
+        length_penalty: float = field(default=0.0, metadata={"help": "beam search ranks log p / len^this"})
         max_len: int = field(default=30, metadata={"help": "longest translation decoded (tokens)"})
         checkpoint_every: int = field(default=200, metadata={"help": "steps between checkpoints in --out"})
+        eval_every: int = field(default=0, metadata={
+            "help": "steps between greedy dev-BLEU evaluations for the learning curve (0: only at the end)"})
         samples: int = field(default=8, metadata={"help": "dev translations shown in the notes"})
 
     quick = {"train_pairs": 1000, "dev_pairs": 50, "min_freq": 2, "embed": 32, "hidden": 48, "steps": 40,
@@ -68,9 +80,15 @@ class TranslateEnJa(Experiment):
     data = ("small_parallel_enja",)
 
     def run(self, config, ctx):
-        for key in ("train_pairs", "dev_pairs", "steps", "batch_size", "max_len", "checkpoint_every"):
+        for key in ("train_pairs", "dev_pairs", "steps", "batch_size", "max_len", "checkpoint_every", "beam",
+                    "decay_every"):
             if getattr(config, key) < 1:
                 raise ConfigError(f"translate-enja: {key} must be >= 1, got {getattr(config, key)}")
+        for key in ("eval_every", "decay_start"):
+            if getattr(config, key) < 0:
+                raise ConfigError(f"translate-enja: {key} must be >= 0, got {getattr(config, key)}")
+        if not 0 < config.lr_decay <= 1:
+            raise ConfigError(f"translate-enja: lr_decay must be in (0, 1], got {config.lr_decay}")
         with one_blas_thread():
             return self._run(config, ctx)
 
@@ -86,58 +104,78 @@ class TranslateEnJa(Experiment):
 
         model = Seq2Seq(len(src_vocab), len(tgt_vocab), config.embed, config.hidden, attention=config.attention,
                         bos_id=tgt_vocab.bos_id, eos_id=tgt_vocab.eos_id, pad_id=tgt_vocab.pad_id,
-                        rng=np.random.default_rng(init_seq))
+                        rng=np.random.default_rng(init_seq), dropout=config.dropout)
         untrained_bleu = corpus_bleu(self._translate(model, dev, tgt_vocab, config.max_len), dev_ja)
         opt = Adam(list(model.parameters()), lr=config.lr)
         batch_rng = np.random.default_rng(batch_seq)
+        generators = {"batches": batch_rng, **{f"model.{k}": g for k, g in model_generators(model).items()}}
         run_config = {**dataclasses.asdict(config), "seed": ctx.seed}
-        start_step, losses = self._resume(ctx, run_config, model, opt, batch_rng)
+        start_step, losses, curve = self._resume(ctx, run_config, model, opt, generators)
 
-        def checkpoint(step, opt):
+        def lr_at(step):
+            # the first decay at step decay_start + 1, then one every decay_every steps (Luong et al. 2015, §4.1)
+            decays = (step - 1 - config.decay_start) // config.decay_every + 1 if step > config.decay_start else 0
+            return config.lr * config.lr_decay ** decays
+
+        def on_step(step, opt):
+            if config.eval_every and step % config.eval_every == 0 and step != config.steps:
+                curve[step] = corpus_bleu(self._translate(model, dev, tgt_vocab, config.max_len), dev_ja)
+                ctx.log(f"translate-enja: step {step}: dev BLEU (greedy) {curve[step]:.2f}")
             if ctx.out_dir is not None and (step % config.checkpoint_every == 0 or step == config.steps):
                 save_checkpoint(ctx.out_dir / CHECKPOINT, Checkpoint(
                     model=model.state_dict(), step=step, optimizer=opt.state_dict(),
-                    rngs={"batches": batch_rng.bit_generator.state}, config=run_config,
-                    extra={"losses": np.asarray(losses, np.float64)}))
+                    rngs={k: g.bit_generator.state for k, g in generators.items()}, config=run_config,
+                    extra={"losses": np.asarray(losses, np.float64),
+                           "curve": np.asarray(sorted(curve.items()), np.float64).reshape(-1, 2)}))
 
         if start_step < config.steps:
             train_seq2seq(model, train, config.steps, config.batch_size, config.lr, batch_rng, ctx, self.name,
-                          on_step=checkpoint, start_step=start_step, opt=opt, losses=losses)
+                          on_step=on_step, start_step=start_step, opt=opt, losses=losses,
+                          label_smoothing=config.label_smoothing, lr_at=lr_at)
 
-        hyps = self._translate(model, dev, tgt_vocab, config.max_len)
-        bleu = corpus_bleu(hyps, dev_ja)
+        greedy_hyps = self._translate(model, dev, tgt_vocab, config.max_len)
+        curve[config.steps] = greedy_bleu = corpus_bleu(greedy_hyps, dev_ja)
+        hyps = greedy_hyps if config.beam == 1 else self._translate(
+            model, dev, tgt_vocab, config.max_len, beam=config.beam, length_penalty=config.length_penalty)
+        bleu = greedy_bleu if config.beam == 1 else corpus_bleu(hyps, dev_ja)
         retrieval_bleu = corpus_bleu(_retrieve(en, ja, dev_en), dev_ja)
-        metrics = {"bleu": bleu, "retrieval_bleu": retrieval_bleu, "untrained_bleu": untrained_bleu,
+        metrics = {"bleu": bleu, "greedy_bleu": greedy_bleu, "retrieval_bleu": retrieval_bleu,
+                   "untrained_bleu": untrained_bleu, "bleu_curve": {str(k): v for k, v in sorted(curve.items())},
                    "resumed_from_step": start_step, "final_loss": float(np.mean(losses[-50:])),
                    "src_vocab": len(src_vocab), "tgt_vocab": len(tgt_vocab)}
+        decoder = "greedy" if config.beam == 1 else f"beam {config.beam}, length penalty {config.length_penalty:g}"
         rows = [{"system": "untrained attention seq2seq", "dev BLEU": untrained_bleu},
                 {"system": "retrieval (most similar training sentence)", "dev BLEU": retrieval_bleu},
-                {"system": f"attention seq2seq, {config.steps} steps", "dev BLEU": bleu}]
+                {"system": f"attention seq2seq, {config.steps} steps, {decoder}", "dev BLEU": bleu}]
         notes = [f"vocabularies: en {len(src_vocab)}, ja {len(tgt_vocab)} tokens (min_freq {config.min_freq}); "
                  f"final training loss {metrics['final_loss']:.3f}"
                  + (f"; resumed from step {start_step}" if start_step else "")]
+        if len(curve) > 1:
+            notes.append("dev BLEU (greedy) by step: " + ", ".join(f"{k}: {v:.2f}" for k, v in sorted(curve.items())))
         for i in range(min(config.samples, len(dev_en))):
             notes += [f"en:  {' '.join(dev_en[i])}", f"ref: {' '.join(dev_ja[i])}", f"out: {' '.join(hyps[i])}"]
-        self._plot_losses(ctx, losses)
+        self._plot_losses(ctx, losses, curve, retrieval_bleu)
         ok = bleu >= retrieval_bleu + 2 and bleu >= untrained_bleu + 10
         return Outcome(verdict_from(ok), metrics, rows, notes)
 
     @staticmethod
-    def _resume(ctx, run_config, model, opt, batch_rng) -> tuple[int, list[float]]:
-        """With ``--resume``, load ``<out>/checkpoint.npz`` if there is one: returns (steps done, their losses).
+    def _resume(ctx, run_config, model, opt, generators) -> tuple[int, list[float], dict[int, float]]:
+        """With ``--resume``, load ``<out>/checkpoint.npz`` if there is one: returns (steps done, their losses,
+        the dev-BLEU curve so far).
 
         Without it, a checkpoint left in ``<out>`` by an earlier run is removed: the run starts afresh.
         """
         path = ctx.out_dir / CHECKPOINT if ctx.out_dir is not None else None
         if path is None or not path.exists():
-            return 0, []
+            return 0, [], {}
         if not ctx.resume:
             path.unlink()
-            return 0, []
+            return 0, [], {}
         ck = load_checkpoint(path)
-        # the learning rate is constant, so a longer budget continues a run exactly as an uninterrupted
-        # longer run would: `steps` (and how often to checkpoint) may grow, nothing else may change
-        extendable = {"steps", "checkpoint_every"}
+        # the learning rate is a function of the step alone, so a longer budget continues a run exactly as an
+        # uninterrupted longer run would: `steps` may grow and what is only read after training (decoding,
+        # evaluation, checkpoint frequency) may change; nothing else may
+        extendable = {"steps", "checkpoint_every", "eval_every", "beam", "length_penalty", "samples"}
         changed = sorted(k for k in (set(run_config) | set(ck.config)) - extendable
                          if run_config.get(k) != ck.config.get(k))
         if ck.step > run_config["steps"]:
@@ -148,27 +186,38 @@ class TranslateEnJa(Experiment):
                               f"({', '.join(changed)}); use another --out folder or delete the checkpoint")
         model.load_state_dict(ck.model)
         opt.load_state_dict(ck.optimizer)
-        batch_rng.bit_generator.state = ck.rngs["batches"]
+        for name, g in generators.items():
+            g.bit_generator.state = ck.rngs[name]
         ctx.log(f"translate-enja: resuming from {path} at step {ck.step}")
-        return ck.step, [float(x) for x in ck.extra["losses"]]
+        curve = {int(s): float(b) for s, b in ck.extra.get("curve", np.zeros((0, 2)))}
+        return ck.step, [float(x) for x in ck.extra["losses"]], curve
 
     @staticmethod
-    def _translate(model, dev, tgt_vocab, max_len, batch_size: int = 250) -> list[list[str]]:
+    def _translate(model, dev, tgt_vocab, max_len, batch_size: int = 250, beam: int = 1,
+                   length_penalty: float = 0.0) -> list[list[str]]:
         src, lengths, _ = dev
         out = []
         for i in range(0, len(src), batch_size):
             sl = slice(i, i + batch_size)
-            out += model.greedy(src[sl, : int(lengths[sl].max())], lengths[sl], max_len=max_len)
+            chunk, chunk_lengths = src[sl, : int(lengths[sl].max())], lengths[sl]
+            out += (model.greedy(chunk, chunk_lengths, max_len=max_len) if beam == 1 else
+                    model.beam_search(chunk, chunk_lengths, beam=beam, max_len=max_len, length_penalty=length_penalty))
         return [tgt_vocab.decode(o) for o in out]
 
     @staticmethod
-    def _plot_losses(ctx, losses):
-        fig, ax = ctx.figure(size=(6, 3.5))
+    def _plot_losses(ctx, losses, curve, retrieval_bleu):
+        fig, axes = ctx.figure(ncols=2, size=(11, 3.5))
+        ax = axes[0]
         ax.plot(np.arange(1, len(losses) + 1), losses, linewidth=0.5, alpha=0.5, label="per step")
         if len(losses) >= 50:
             ax.plot(np.arange(50, len(losses) + 1), np.convolve(losses, np.ones(50) / 50, "valid"), label="mean of 50")
         plotting.style(ax, title="translate-enja training loss", xlabel="training step",
                        ylabel="cross-entropy per target token (nats)")
+        ax = axes[1]
+        steps = sorted(curve)
+        ax.plot(steps, [curve[s] for s in steps], marker="o", label="attention seq2seq (greedy)")
+        ax.axhline(retrieval_bleu, color="gray", linestyle="--", label="retrieval baseline")
+        plotting.style(ax, title="dev BLEU", xlabel="training step", ylabel="BLEU")
         ctx.savefig(fig, "training_loss")
 
 
