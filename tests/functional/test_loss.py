@@ -341,3 +341,15 @@ def test_kl_bad_input():
         F.gaussian_kl_divergence(np.zeros((2, 3)), np.zeros(3))
     with pytest.raises(ConfigError, match="gaussian_kl_divergence: reduction must be one of"):
         F.gaussian_kl_divergence(np.zeros(3), np.zeros(3), reduction="batchmean")
+
+
+def test_ce_ignored_row_of_only_minus_inf_has_zero_gradient_and_no_warning():
+    x = gn.Tensor(np.array([[1.0, 2.0, 3.0], [-np.inf, -np.inf, -np.inf]]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.softmax_cross_entropy(x, np.array([0, -100]))
+        loss.backward()
+    p = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
+    assert abs(loss.item() + np.log(p[0])) < 1e-15
+    np.testing.assert_allclose(x.grad[0], p - [1, 0, 0], rtol=0, atol=1e-15)
+    assert np.array_equal(x.grad[1], np.zeros(3))

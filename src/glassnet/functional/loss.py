@@ -90,16 +90,23 @@ class SoftmaxCrossEntropy(Function):
             # log softmax(x)[k] = s_k - log Σ_j e^{s_j} with s = x - max x (every exponent <= 0, the sum >= 1).
             # One pass each: s, e^s in place, its row sum, p = e^s / Σ in place; only the label's s is read,
             # so a -inf logit on another class (masked vocabulary) leaves the loss finite
-            p = logits - logits.max(axis=-1, keepdims=True)  # s   (*S, K)
-            s_label = xp.take_along_axis(p, safe[..., None], axis=-1)[..., 0]  # (*S,)
-            s_mean = p.mean(axis=-1) if self.eps else None  # (1/K) Σ_k s_k, for the smoothed target
-            xp.exp(p, out=p)
-            total = p.sum(axis=-1, keepdims=True)  # (*S, 1)
-            log_total = xp.log(total[..., 0])
-            nll = log_total - s_label  # l = -log p[label]
-            if self.eps:  # l = (1-ε)(-log p[label]) + ε (1/K) Σ_k (-log p_k)
-                nll = (1 - self.eps) * nll + self.eps * (log_total - s_mean)
-            p /= total  # softmax(x)
+            m = logits.max(axis=-1, keepdims=True)  # (*S, 1)
+            dead = ~(m[..., 0] > -xp.inf)  # rows whose every logit is -inf (a fully masked, ignored row)
+            if dead.any():  # shift them by 0, not by -inf; their softmax (0/0) is zeroed below
+                m = xp.where(dead[..., None], 0, m)
+            with np.errstate(invalid="ignore", divide="ignore"):  # only a dead row makes inf - inf or 0/0
+                p = logits - m  # s   (*S, K)
+                s_label = xp.take_along_axis(p, safe[..., None], axis=-1)[..., 0]  # (*S,)
+                s_mean = p.mean(axis=-1) if self.eps else None  # (1/K) Σ_k s_k, for the smoothed target
+                xp.exp(p, out=p)
+                total = p.sum(axis=-1, keepdims=True)  # (*S, 1)
+                log_total = xp.log(total[..., 0])
+                nll = log_total - s_label  # l = -log p[label]
+                if self.eps:  # l = (1-ε)(-log p[label]) + ε (1/K) Σ_k (-log p_k)
+                    nll = (1 - self.eps) * nll + self.eps * (log_total - s_mean)
+                p /= total  # softmax(x)
+            if dead.any():
+                p[dead] = 0  # no probability, no gradient (the row is ignored, or its loss is not finite anyway)
         nll = xp.where(valid, nll, 0)
         self.count = int(valid.sum())
         self.save_for_backward(p, safe, valid)
