@@ -26,6 +26,7 @@ Usage::
 
     python benchmarks/bench_distributed.py                        # all three models
     python benchmarks/bench_distributed.py --models mlp lstm --repeats 5 --rounds 2
+    python benchmarks/bench_distributed.py --models mlp --global-batch 128 512 2048   # how G changes the ratio
 """
 
 from __future__ import annotations
@@ -50,13 +51,12 @@ CASES = {
 CONFIGS = [("1 process x 1 thread", 1, 1), ("1 process x 2 threads", 1, 2), ("2 ranks x 1 thread", 2, 1)]
 
 
-def build(name: str):
+def build(name: str, g: int):
     """``(model, optimizer, x (G, ...), t (G, ...))`` of one case, from fixed seeds (the same on every rank)."""
     from glassnet import optim
     from glassnet.zoo import MLP, RNNLM, resnet20
 
     rng = np.random.default_rng(0)
-    _, g, _ = CASES[name]
     if name == "mlp":
         model = MLP([784, 512, 256, 10], rng=1)
         return model, optim.Adam(model.parameters(), lr=1e-3), rng.random((g, 784), dtype=np.float32), \
@@ -70,7 +70,7 @@ def build(name: str):
         rng.random((g, 3, 32, 32), dtype=np.float32), rng.integers(0, 10, size=g)
 
 
-def worker(name: str, threads: int, distributed: bool, steps: int, repeats: int) -> None:
+def worker(name: str, threads: int, distributed: bool, steps: int, repeats: int, g: int) -> None:
     """Time one configuration; rank 0 prints ``RESULT {json}``."""
     from threadpoolctl import threadpool_limits
 
@@ -79,7 +79,7 @@ def worker(name: str, threads: int, distributed: bool, steps: int, repeats: int)
     from glassnet.train import train_step
 
     threadpool_limits(threads, user_api="blas")
-    model, optimizer, x, t = build(name)
+    model, optimizer, x, t = build(name, g)
     world, ddp = None, None
     if distributed:
         from glassnet.distributed import DistributedDataParallel, init
@@ -110,12 +110,12 @@ def worker(name: str, threads: int, distributed: bool, steps: int, repeats: int)
                                       "exchanges": ddp.exchanges if ddp is not None else 0}), flush=True)
 
 
-def run_config(name: str, ranks: int, threads: int, steps: int, repeats: int) -> dict:
+def run_config(name: str, ranks: int, threads: int, steps: int, repeats: int, g: int) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1] / "src"),
                                                        os.environ.get("PYTHONPATH")]))}
     args = [sys.executable, __file__, "--worker", name, "--threads", str(threads), "--steps", str(steps),
-            "--repeats", str(repeats)]
+            "--repeats", str(repeats), "--global-batch", str(g)]
     if ranks > 1:
         mpiexec = Path(sys.executable).with_name("mpiexec")
         args = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(ranks), *args, "--distributed"]
@@ -133,12 +133,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed blocks per configuration")
     parser.add_argument("--steps", type=int, default=None, help="steps per block [default: per model]")
     parser.add_argument("--rounds", type=int, default=2, help="passes over the configurations")
+    parser.add_argument("--global-batch", type=int, nargs="+", default=None, metavar="G",
+                        help="global batch sizes to measure (each a row) [default: each model's own]")
     parser.add_argument("--worker", choices=list(CASES), help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--distributed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.threads, args.distributed, args.steps or CASES[args.worker][2], args.repeats)
+        worker(args.worker, args.threads, args.distributed, args.steps or CASES[args.worker][2], args.repeats,
+               args.global_batch[0] if args.global_batch else CASES[args.worker][1])
         return
 
     import numpy
@@ -148,14 +151,14 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; NumPy {numpy.__version__}, BLAS {blas}; "
           f"synthetic data of the real shapes; best of {args.repeats} blocks, best of {args.rounds} rounds")
     rows = []
-    for name in args.models:
-        description, g, default_steps = CASES[name]
+    for name, g in [(m, g) for m in args.models for g in (args.global_batch or [CASES[m][1]])]:
+        description, _, default_steps = CASES[name]
         steps = args.steps or default_steps
         best: dict[str, dict] = {}
         for round_ in range(args.rounds):
             order = CONFIGS if round_ % 2 == 0 else CONFIGS[::-1]
             for label, ranks, threads in order:
-                result = run_config(name, ranks, threads, steps, args.repeats)
+                result = run_config(name, ranks, threads, steps, args.repeats, g)
                 if ranks > 1:
                     assert result["exchanges"] == (args.repeats * steps + (1 if name == "resnet20" else 2))
                 print(f"  {name:8s} {label:22s} round {round_ + 1}: {g / result['best']:8.1f} samples/s (best), "
