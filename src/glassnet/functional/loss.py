@@ -211,7 +211,8 @@ def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: s
 
         l[s] = (1 - ε) (-log p[s, y]) + ε (1/K) Σ_k (-log p[s, k])
 
-    (``-log p`` of a ``-inf`` logit is ``inf``, so with ``ε > 0`` the logits must be finite.)
+    (``-log p`` of a ``-inf`` logit is ``inf``, so with ``ε > 0`` a counted position's logits must be finite;
+    ignored positions may hold anything.)
 
     Backward (one step, no separate softmax/log graph)::
 
@@ -229,8 +230,10 @@ def softmax_cross_entropy(logits, labels, ignore_index: int = -100, reduction: s
 
     dtype: ``logits`` float32/float64 (the output's dtype); ``labels`` any integer dtype.
 
-    Deviation from ``torch.nn.functional.cross_entropy``: when every label is
-    ignored (or the batch is empty) the mean is 0 with zero gradient, not NaN.
+    Deviations from ``torch.nn.functional.cross_entropy``: when every label is
+    ignored (or the batch is empty) the mean is 0 with zero gradient, not NaN;
+    an ignored position whose logits are all ``-inf`` (a fully masked row) gets
+    zero gradient, not NaN (a counted one has a NaN loss, as in torch).
 
     Raises:
         ShapeError: if ``logits`` has no class axis, if ``labels.shape`` is not

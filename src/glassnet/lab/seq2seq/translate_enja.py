@@ -60,7 +60,8 @@ class TranslateEnJa(Experiment):
         batch_size: int = field(default=64, metadata={"help": "pairs per step"})
         lr: float = field(default=0.003, metadata={"help": "Adam learning rate"})
         lr_decay: float = field(default=1.0, metadata={
-            "help": "multiply the learning rate by this every decay_every steps after decay_start (1: constant)"})
+            "help": "multiply the learning rate by this right after decay_start, then every decay_every steps "
+                    "(1: constant; with decay_start 0 the first step already runs at lr * lr_decay)"})
         decay_start: int = field(default=0, metadata={"help": "step after which the learning rate decays"})
         decay_every: int = field(default=800, metadata={"help": "steps between learning-rate decays"})
         dropout: float = field(default=0.0, metadata={"help": "dropout on embeddings and the output layer's input"})
@@ -89,6 +90,12 @@ class TranslateEnJa(Experiment):
                 raise ConfigError(f"translate-enja: {key} must be >= 0, got {getattr(config, key)}")
         if not 0 < config.lr_decay <= 1:
             raise ConfigError(f"translate-enja: lr_decay must be in (0, 1], got {config.lr_decay}")
+        if not 0 <= config.dropout < 1:
+            raise ConfigError(f"translate-enja: dropout must be in [0, 1), got {config.dropout}")
+        if not 0 <= config.label_smoothing <= 1:
+            raise ConfigError(f"translate-enja: label_smoothing must be in [0, 1], got {config.label_smoothing}")
+        if not np.isfinite(config.length_penalty):
+            raise ConfigError(f"translate-enja: length_penalty must be a finite number, got {config.length_penalty}")
         with one_blas_thread():
             return self._run(config, ctx)
 
@@ -118,7 +125,8 @@ class TranslateEnJa(Experiment):
             return config.lr * config.lr_decay ** decays
 
         def on_step(step, opt):
-            if config.eval_every and step % config.eval_every == 0 and step != config.steps:
+            # the last step too, so that the checkpoint (and a run extended from it) keeps that point
+            if config.eval_every and (step % config.eval_every == 0 or step == config.steps):
                 curve[step] = corpus_bleu(self._translate(model, dev, tgt_vocab, config.max_len), dev_ja)
                 ctx.log(f"translate-enja: step {step}: dev BLEU (greedy) {curve[step]:.2f}")
             if ctx.out_dir is not None and (step % config.checkpoint_every == 0 or step == config.steps):
@@ -212,7 +220,7 @@ class TranslateEnJa(Experiment):
         if len(losses) >= 50:
             ax.plot(np.arange(50, len(losses) + 1), np.convolve(losses, np.ones(50) / 50, "valid"), label="mean of 50")
         plotting.style(ax, title="translate-enja training loss", xlabel="training step",
-                       ylabel="cross-entropy per target token (nats)")
+                       ylabel="training loss per target token (nats)")
         ax = axes[1]
         steps = sorted(curve)
         ax.plot(steps, [curve[s] for s in steps], marker="o", label="attention seq2seq (greedy)")
