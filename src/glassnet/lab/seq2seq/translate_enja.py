@@ -56,7 +56,7 @@ class TranslateEnJa(Experiment):
         embed: int = field(default=128, metadata={"help": "embedding size E"})
         hidden: int = field(default=192, metadata={"help": "LSTM hidden size H"})
         attention: str = field(default="general", metadata={"help": "attention score: dot, general, additive"})
-        steps: int = field(default=1600, metadata={"help": "training steps"})
+        steps: int = field(default=6400, metadata={"help": "training steps"})
         batch_size: int = field(default=64, metadata={"help": "pairs per step"})
         lr: float = field(default=0.003, metadata={"help": "Adam learning rate"})
         lr_decay: float = field(default=1.0, metadata={
@@ -65,17 +65,17 @@ class TranslateEnJa(Experiment):
         decay_start: int = field(default=0, metadata={"help": "step after which the learning rate decays"})
         decay_every: int = field(default=800, metadata={"help": "steps between learning-rate decays"})
         dropout: float = field(default=0.0, metadata={"help": "dropout on embeddings and the output layer's input"})
-        label_smoothing: float = field(default=0.0, metadata={"help": "label smoothing epsilon of the loss"})
-        beam: int = field(default=1, metadata={"help": "beam size of the final translations (1: greedy)"})
-        length_penalty: float = field(default=0.0, metadata={"help": "beam search ranks log p / len^this"})
+        label_smoothing: float = field(default=0.1, metadata={"help": "label smoothing epsilon of the loss"})
+        beam: int = field(default=5, metadata={"help": "beam size of the final translations (1: greedy)"})
+        length_penalty: float = field(default=1.0, metadata={"help": "beam search ranks log p / len^this"})
         max_len: int = field(default=30, metadata={"help": "longest translation decoded (tokens)"})
         checkpoint_every: int = field(default=200, metadata={"help": "steps between checkpoints in --out"})
-        eval_every: int = field(default=0, metadata={
+        eval_every: int = field(default=800, metadata={
             "help": "steps between greedy dev-BLEU evaluations for the learning curve (0: only at the end)"})
         samples: int = field(default=8, metadata={"help": "dev translations shown in the notes"})
 
     quick = {"train_pairs": 1000, "dev_pairs": 50, "min_freq": 2, "embed": 32, "hidden": 48, "steps": 40,
-             "batch_size": 32, "lr": 0.005, "max_len": 20, "checkpoint_every": 10, "samples": 3}
+             "batch_size": 32, "lr": 0.005, "max_len": 20, "checkpoint_every": 10, "eval_every": 20, "samples": 3}
     quick_criterion = ("a smoke test (1000 pairs, 40 steps, 50 dev sentences): the verdict applies the full rule "
                        "(BLEU 2 above retrieval and 10 above untrained), which so small a run is not expected to meet")
     data = ("small_parallel_enja",)
