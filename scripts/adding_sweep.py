@@ -105,6 +105,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--group", action="append", choices=sorted(GROUPS), help="groups to run (repeatable)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--setting", action="append", default=None,
+                   help="run only the settings of the groups that contain this text (repeatable)")
     p.add_argument("--table", action="store_true", help="print the markdown table of --out and exit")
     args = p.parse_args(argv)
     rows = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.exists() else []
@@ -115,6 +117,8 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for group in args.group or []:
         for setting, change in GROUPS[group].items():
+            if args.setting and not any(text in setting for text in args.setting):
+                continue
             for seed in args.seeds:
                 if (group, setting, seed) in done:
                     continue
