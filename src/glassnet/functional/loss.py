@@ -92,7 +92,8 @@ class SoftmaxCrossEntropy(Function):
             # so a -inf logit on another class (masked vocabulary) leaves the loss finite
             m = logits.max(axis=-1, keepdims=True)  # (*S, 1)
             dead = ~(m[..., 0] > -xp.inf)  # rows whose every logit is -inf (a fully masked, ignored row)
-            if dead.any():  # shift them by 0, not by -inf; their softmax (0/0) is zeroed below
+            any_dead = bool(dead.any())
+            if any_dead:  # shift them by 0, not by -inf; their softmax (0/0) is zeroed below
                 m = xp.where(dead[..., None], 0, m)
             with np.errstate(invalid="ignore", divide="ignore"):  # only a dead row makes inf - inf or 0/0
                 p = logits - m  # s   (*S, K)
@@ -105,7 +106,7 @@ class SoftmaxCrossEntropy(Function):
                 if self.eps:  # l = (1-ε)(-log p[label]) + ε (1/K) Σ_k (-log p_k)
                     nll = (1 - self.eps) * nll + self.eps * (log_total - s_mean)
                 p /= total  # softmax(x)
-            if dead.any():
+            if any_dead:
                 p[dead] = 0  # no probability, no gradient (the row is ignored, or its loss is not finite anyway)
         nll = xp.where(valid, nll, 0)
         self.count = int(valid.sum())

@@ -124,10 +124,15 @@ class TranslateEnJa(Experiment):
             decays = (step - 1 - config.decay_start) // config.decay_every + 1 if step > config.decay_start else 0
             return config.lr * config.lr_decay ** decays
 
+        final_greedy: list[list[str]] = []  # the last step's greedy translations, when on_step made them
+
         def on_step(step, opt):
             # the last step too, so that the checkpoint (and a run extended from it) keeps that point
             if config.eval_every and (step % config.eval_every == 0 or step == config.steps):
-                curve[step] = corpus_bleu(self._translate(model, dev, tgt_vocab, config.max_len), dev_ja)
+                hyps = self._translate(model, dev, tgt_vocab, config.max_len)
+                curve[step] = corpus_bleu(hyps, dev_ja)
+                if step == config.steps:
+                    final_greedy[:] = hyps
                 ctx.log(f"translate-enja: step {step}: dev BLEU (greedy) {curve[step]:.2f}")
             if ctx.out_dir is not None and (step % config.checkpoint_every == 0 or step == config.steps):
                 save_checkpoint(ctx.out_dir / CHECKPOINT, Checkpoint(
@@ -141,7 +146,7 @@ class TranslateEnJa(Experiment):
                           on_step=on_step, start_step=start_step, opt=opt, losses=losses,
                           label_smoothing=config.label_smoothing, lr_at=lr_at)
 
-        greedy_hyps = self._translate(model, dev, tgt_vocab, config.max_len)
+        greedy_hyps = final_greedy or self._translate(model, dev, tgt_vocab, config.max_len)  # decoded once
         curve[config.steps] = greedy_bleu = corpus_bleu(greedy_hyps, dev_ja)
         hyps = greedy_hyps if config.beam == 1 else self._translate(
             model, dev, tgt_vocab, config.max_len, beam=config.beam, length_penalty=config.length_penalty)
