@@ -48,6 +48,9 @@ GROUPS: dict[str, dict[str, dict]] = {
     "gru": {"gru": {"cell": "gru", "steps": 3000, "stop": 0.5}},
     "long": {f"{cell} T={T}": {"cell": cell, "T": T, "steps": 6000, "stop": 0.5}
              for T in (500, 1000) for cell in ("lstm", "gru")},
+    # where the LSTM's T = 1000 run stops learning: a longer budget, and the learning rate that helped at T = 200
+    "long-budget": {"lstm T=1000 steps=15000": {"T": 1000, "steps": 15000, "stop": 0.5}},
+    "long-lr": {"lstm T=1000 lr=0.03": {"T": 1000, "lr": 0.03, "steps": 6000, "stop": 0.5}},
 }
 
 
